@@ -1,0 +1,106 @@
+/*
+ * fsrs/value.h - script values as the host sees them.
+ *
+ * An fsrs_value is a small by-value struct (16 bytes).  Ints, floats, bools,
+ * chars and unit are stored inline and never allocate.  Strings, tuples,
+ * lists and functions live on the heap of the VM that made them: such a
+ * value is only meaningful with that VM and on that VM's thread.  Values
+ * never cross threads; copy them out through the readers below.
+ *
+ * Lifetime of heap values held by the host: every value the API hands out
+ * (results of fsrs_vm_call, values made by fsrs_string_new and friends) is
+ * kept alive by the VM's handle stack until the host releases it with
+ * fsrs_vm_release(vm, mark) for a mark taken earlier with fsrs_vm_mark(vm).
+ * Inside a host function the VM releases what the function allocated, except
+ * its result, when the function returns.
+ *
+ * Threads: the constructors that take a VM follow that VM's rule (only the
+ * thread that owns the VM).  The readers are pure and may be called from any
+ * thread that may read the value.
+ */
+#ifndef FSRS_VALUE_H
+#define FSRS_VALUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fsrs_vm fsrs_vm;
+
+/* The layout is public only so values can be passed by value; the fields
+ * are private: use the functions below. */
+typedef struct fsrs_value {
+    uint32_t tag_;
+    uint32_t aux_;
+    union {
+        int64_t i;
+        double f;
+        void *p;
+    } as_;
+} fsrs_value;
+
+typedef enum fsrs_type {
+    FSRS_TYPE_UNIT,
+    FSRS_TYPE_BOOL,
+    FSRS_TYPE_INT,
+    FSRS_TYPE_FLOAT,
+    FSRS_TYPE_CHAR,
+    FSRS_TYPE_STRING,
+    FSRS_TYPE_TUPLE,
+    FSRS_TYPE_LIST,
+    FSRS_TYPE_FUNCTION,
+    FSRS_TYPE_OTHER
+} fsrs_type;
+
+fsrs_type fsrs_value_type(fsrs_value v);
+const char *fsrs_type_name(fsrs_type t);
+
+/* Inline constructors: never allocate, never fail. */
+fsrs_value fsrs_unit(void);
+fsrs_value fsrs_bool(bool b);
+fsrs_value fsrs_int(int64_t i);
+fsrs_value fsrs_float(double f);
+fsrs_value fsrs_nil(void); /* the empty list [] */
+
+/*
+ * Heap constructors.  Each writes the new value to *out and returns FSRS_OK,
+ * or FSRS_ENOMEM / FSRS_ELIMIT (memory limit) with *out untouched.
+ * The bytes, items or list elements are copied.
+ */
+int fsrs_string_new(fsrs_vm *vm, const char *bytes, size_t len, fsrs_value *out);
+int fsrs_tuple_new(fsrs_vm *vm, size_t n, const fsrs_value *items, fsrs_value *out);
+int fsrs_list_new(fsrs_vm *vm, size_t n, const fsrs_value *items, fsrs_value *out);
+
+/*
+ * Readers.  A reader called on a value of the wrong type returns the zero of
+ * its result type (0, 0.0, false, NULL, unit); check fsrs_value_type first.
+ */
+bool fsrs_value_as_bool(fsrs_value v);
+int64_t fsrs_value_as_int(fsrs_value v);
+double fsrs_value_as_float(fsrs_value v);
+/* The string's bytes (UTF-8, NUL-terminated, owned by the VM) and length. */
+const char *fsrs_value_as_string(fsrs_value v, size_t *len_out);
+size_t fsrs_tuple_size(fsrs_value v);
+fsrs_value fsrs_tuple_get(fsrs_value v, size_t i);
+bool fsrs_list_is_empty(fsrs_value v);
+fsrs_value fsrs_list_head(fsrs_value v);
+fsrs_value fsrs_list_tail(fsrs_value v);
+
+/* Structural equality, as the script's `=` operator. */
+bool fsrs_value_equal(fsrs_value a, fsrs_value b);
+
+/*
+ * Render v as F#'s "%A" would into buf (at most cap bytes, NUL-terminated,
+ * truncated if needed).  Returns the length the full rendering needs, like
+ * snprintf.
+ */
+size_t fsrs_value_format(fsrs_value v, char *buf, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,108 @@
+/*
+ * lang/ast.h - the syntax tree the parser builds and the compiler walks.
+ *
+ * Nodes live in the compilation's arena and die with it.  Every node keeps
+ * the line and column of the token that starts it, for diagnostics and the
+ * chunk's line table.  Compiling thread only.
+ */
+#ifndef FSRS_LANG_AST_H
+#define FSRS_LANG_AST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct Expr Expr;
+typedef struct Pat Pat;
+
+/* ------------------------------------------------------------ patterns --- */
+
+typedef enum PatKind {
+    P_WILD,   /* _ */
+    P_VAR,    /* x */
+    P_INT,    /* 3, -3 */
+    P_FLOAT,
+    P_STRING,
+    P_CHAR,
+    P_BOOL,
+    P_UNIT,   /* () */
+    P_TUPLE,  /* p, q */
+    P_NIL,    /* [] */
+    P_CONS,   /* p :: q */
+    P_LIST,   /* [p; q] */
+    P_OR,     /* p | q */
+    P_AS,     /* p as x */
+} PatKind;
+
+struct Pat {
+    PatKind kind;
+    int line, col;
+    const char *name;   /* P_VAR, P_AS */
+    int64_t i;          /* P_INT, P_CHAR, P_BOOL */
+    double f;           /* P_FLOAT */
+    const char *str;    /* P_STRING */
+    size_t str_len;
+    Pat **items;        /* P_TUPLE, P_LIST: items; P_CONS/P_OR/P_AS: [0],[1] */
+    int nitems;
+};
+
+/* --------------------------------------------------------- expressions --- */
+
+typedef enum ExprKind {
+    E_INT, E_FLOAT, E_STRING, E_CHAR, E_BOOL, E_UNIT,
+    E_VAR,      /* name (possibly qualified "A.b") */
+    E_APP,      /* fn args... (curried application, flattened) */
+    E_LAMBDA,   /* fun params -> body */
+    E_LET,      /* let [rec] bindings in body (body NULL at top level) */
+    E_IF,       /* if a then b [else c] */
+    E_MATCH,    /* match a with arms */
+    E_FUNCTION, /* function arms  == fun x -> match x with arms */
+    E_TUPLE,
+    E_LIST,     /* [a; b; c] */
+    E_RANGE,    /* [a .. b] / [a .. step .. b] */
+    E_BINOP,    /* a op b (arithmetic, comparison, ::, @) */
+    E_AND,      /* a && b */
+    E_OR,       /* a || b */
+    E_NEG,      /* -a */
+    E_SEQ,      /* a; b */
+    E_OPFN,     /* (+) as a function value */
+    E_COMPOSE,  /* f >> g (fwd) or f << g */
+} ExprKind;
+
+typedef struct Binding {
+    Pat *pat;        /* what is bound (P_VAR for functions) */
+    Expr *value;     /* for functions: an E_LAMBDA */
+    bool is_fun;     /* let f x y = ... */
+    int line, col;
+} Binding;
+
+typedef struct MatchArm {
+    Pat *pat;
+    Expr *guard;     /* or NULL */
+    Expr *body;
+} MatchArm;
+
+struct Expr {
+    ExprKind kind;
+    int line, col;
+    int op;               /* E_BINOP: TokKind of the operator; E_OPFN too;
+                             E_COMPOSE: 1 forward (>>), 0 backward (<<) */
+    int64_t i;            /* E_INT, E_CHAR, E_BOOL */
+    double f;             /* E_FLOAT */
+    const char *str;      /* E_STRING bytes, E_VAR name */
+    size_t str_len;
+    Expr *a, *b, *c;      /* operands; E_IF cond/then/else; E_APP fn in a;
+                             E_RANGE from a, step b (or NULL), to c */
+    Expr **items;         /* E_APP args, E_TUPLE, E_LIST items */
+    int nitems;
+    Pat **params;         /* E_LAMBDA */
+    int nparams;
+    Binding *binds;       /* E_LET */
+    int nbinds;
+    bool is_rec;          /* E_LET */
+    MatchArm *arms;       /* E_MATCH, E_FUNCTION */
+    int narms;
+    const char *fn_name;  /* E_LAMBDA: name it is bound to, for traces */
+};
+
+#endif

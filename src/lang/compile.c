@@ -1,0 +1,1377 @@
+/*
+ * lang/compile.c - syntax tree -> bytecode, with name resolution.
+ *
+ * One pass over the tree per function.  Locals are stack slots: the value
+ * of a `let` stays where it was computed and the slot is named; when the
+ * scope ends the result is slid down over it (OP_SLIDE).  Closures capture
+ * by value when they are made (Mini-F# bindings are immutable, so a copy is
+ * indistinguishable from the variable); a `let rec` group is made first and
+ * its forward captures are patched (OP_SETCAP).  A function refers to
+ * itself through OP_SELF.  Calls in tail position become OP_TAILCALL.
+ *
+ * Patterns compile to tests that pop the value they examine and jump to a
+ * failure label; the label resets the stack depth (OP_SETTOP), so a test
+ * may fail with any number of temporaries pushed.
+ *
+ * Output goes into a new chunk's arena and is never written again once
+ * compile_program returns.  Compiling thread only.
+ */
+#include "lang/compile.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lang/chunk.h"
+#include "lang/opcodes.h"
+
+typedef struct Var {
+    const char *name; /* NULL for hidden temporaries */
+    int slot;
+} Var;
+
+typedef struct Fn Fn;
+typedef struct Compiler Compiler;
+
+struct Fn {
+    Fn *parent;
+    Compiler *C;
+    uint32_t *code, *lines;
+    uint32_t ncode, capcode;
+    Value *consts;
+    uint32_t nconsts, capconsts;
+    CapDesc *caps;
+    const char **capnames;
+    uint32_t ncaps, capcaps;
+    Var *vars;
+    int nvars, capvars;
+    int depth, maxdepth;
+    const char *self_name;
+    int arity;
+    const char *name;
+    int line;
+};
+
+struct Compiler {
+    const fsrs_compile_options *opts;
+    Arena *scratch;
+    fsrs_chunk *chunk;
+    jmp_buf fail;
+    int nomem;
+    CompileError *err;
+    const Proto **protos;
+    uint32_t nprotos, capprotos;
+    const char **globals;
+    uint32_t nglobals, capglobals;
+    uint32_t nvisible;  /* globals in scope at this point of the program */
+    const char **hosts;
+    uint32_t nhosts, caphosts;
+    int line;
+};
+
+/* ------------------------------------------------------------ plumbing --- */
+
+static _Noreturn void cerror(Compiler *C, int line, int col, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(C->err->msg, sizeof C->err->msg, fmt, ap);
+    va_end(ap);
+    C->err->line = line;
+    C->err->col = col;
+    longjmp(C->fail, 1);
+}
+
+static void *scratch(Compiler *C, size_t n)
+{
+    void *p = arena_alloc(C->scratch, n);
+    if (!p) {
+        C->nomem = 1;
+        longjmp(C->fail, 1);
+    }
+    return p;
+}
+
+static void *keep(Compiler *C, size_t n)
+{
+    void *p = arena_alloc(&C->chunk->arena, n);
+    if (!p) {
+        C->nomem = 1;
+        longjmp(C->fail, 1);
+    }
+    return p;
+}
+
+/* Grow an arena array of elem-sized items to hold one more. */
+static void *grow(Compiler *C, void *arr, uint32_t n, uint32_t *cap, size_t elem)
+{
+    if (n < *cap)
+        return arr;
+    uint32_t ncap = *cap ? *cap * 2 : 16;
+    void *na = scratch(C, ncap * elem);
+    if (n)
+        memcpy(na, arr, n * elem);
+    *cap = ncap;
+    return na;
+}
+
+static int stack_effect(int op, int32_t a)
+{
+    switch (op) {
+    case OP_CONST: case OP_INT: case OP_UNIT: case OP_TRUE: case OP_FALSE: case OP_NIL:
+    case OP_LOCAL: case OP_CAPTURE: case OP_SELF: case OP_GLOBAL: case OP_BUILTIN: case OP_HOST:
+    case OP_DUP: case OP_CLOSURE: case OP_FORMAT_FN:
+        return 1;
+    case OP_SETLOCAL: case OP_SETGLOBAL: case OP_POP: case OP_JUMP_IF_FALSE:
+    case OP_JUMP_IF_TRUE: case OP_TEST_NIL: case OP_TEST_CONS: case OP_TEST_EQ: case OP_EQI_JUMP:
+    case OP_RETURN:
+        return -1;
+    case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_MOD: case OP_POW: case OP_EQ:
+    case OP_NE: case OP_LT: case OP_LE: case OP_GT: case OP_GE: case OP_CONS: case OP_APPEND:
+        return -1;
+    case OP_LT_JUMP:
+        return -2;
+    case OP_SLIDE:
+        return -a;
+    case OP_TUPLE: case OP_LIST:
+        return 1 - a;
+    case OP_RANGE:
+        return a ? -2 : -1;
+    case OP_RESERVE:
+        return a;
+    case OP_CALL: case OP_TAILCALL:
+        return -a;
+    case OP_FORMAT:
+        return 1 - a;
+    default:
+        return 0;
+    }
+}
+
+static void emit_word(Fn *f, uint32_t w)
+{
+    Compiler *C = f->C;
+    if (f->ncode == f->capcode) {
+        uint32_t cap = f->capcode;
+        f->code = grow(C, f->code, f->ncode, &cap, sizeof(uint32_t));
+        uint32_t cap2 = f->capcode;
+        f->lines = grow(C, f->lines, f->ncode, &cap2, sizeof(uint32_t));
+        f->capcode = cap;
+    }
+    f->code[f->ncode] = w;
+    f->lines[f->ncode] = (uint32_t)C->line;
+    f->ncode++;
+}
+
+static void adjust(Fn *f, int delta)
+{
+    f->depth += delta;
+    if (f->depth > f->maxdepth)
+        f->maxdepth = f->depth;
+}
+
+static void emit_word(Fn *f, uint32_t w);
+
+static void emit(Fn *f, int op, int32_t a)
+{
+    if (a > OPERAND_MAX || a < -OPERAND_MAX)
+        cerror(f->C, f->C->line, 0, "function too large (operand limit %d)", OPERAND_MAX);
+    emit_word(f, INSTR(op, (uint32_t)a & 0xFFFFFF));
+    if (op == OP_SETTOP)
+        f->depth = a;
+    else
+        adjust(f, stack_effect(op, a));
+    /* A tail call the VM cannot turn into a jump (a partial application in
+     * a frame that must return to the host) becomes a call; the RETURN that
+     * follows returns its result. */
+    if (op == OP_TAILCALL)
+        emit_word(f, INSTR(OP_RETURN, 0));
+}
+
+/* Emit a jump with a placeholder offset; returns its position. */
+static uint32_t emit_jump(Fn *f, int op)
+{
+    emit(f, op, 0);
+    return f->ncode - 1;
+}
+
+static uint32_t emit_jump2(Fn *f, int op, uint32_t b)
+{
+    emit(f, op, 0);
+    emit_word(f, b);
+    return f->ncode - 2;
+}
+
+/* Point the jump at `at` (or its two-word form) to the current position. */
+static void patch_jump(Fn *f, uint32_t at)
+{
+    int op = INSTR_OP(f->code[at]);
+    uint32_t after = at + 1 + (op == OP_TEST_EQ || op == OP_EQI_JUMP ? 1 : 0);
+    int32_t off = (int32_t)(f->ncode - after);
+    if (off > OPERAND_MAX)
+        cerror(f->C, f->C->line, 0, "jump too long in one function");
+    f->code[at] = INSTR(op, (uint32_t)off & 0xFFFFFF);
+}
+
+/* A jump list: positions to patch to one label. */
+typedef struct Jumps {
+    uint32_t *at;
+    uint32_t n, cap;
+} Jumps;
+
+static void jumps_add(Fn *f, Jumps *j, uint32_t at)
+{
+    j->at = grow(f->C, j->at, j->n, &j->cap, sizeof(uint32_t));
+    j->at[j->n++] = at;
+}
+
+static void jumps_patch(Fn *f, Jumps *j)
+{
+    for (uint32_t i = 0; i < j->n; i++)
+        patch_jump(f, j->at[i]);
+    j->n = 0;
+}
+
+static uint32_t add_const(Fn *f, Value v)
+{
+    for (uint32_t i = 0; i < f->nconsts; i++) {
+        Value c = f->consts[i];
+        if (c.tag_ == v.tag_ && c.as_.i == v.as_.i)
+            return i;
+    }
+    f->consts = grow(f->C, f->consts, f->nconsts, &f->capconsts, sizeof(Value));
+    f->consts[f->nconsts] = v;
+    return f->nconsts++;
+}
+
+/* A string constant: a static ObjString in the chunk's arena. */
+static Value make_string(Compiler *C, const char *s, size_t n)
+{
+    ObjString *str = keep(C, sizeof(ObjString) + n + 1);
+    str->obj.type = O_STRING;
+    str->obj.is_static = 1;
+    str->len = (uint32_t)n;
+    str->hash = string_hash(s, n);
+    memcpy(str->chars, s, n);
+    str->chars[n] = '\0';
+    return mk_obj(str);
+}
+
+static uint32_t add_string_const(Fn *f, const char *s, size_t n)
+{
+    for (uint32_t i = 0; i < f->nconsts; i++) {
+        Value c = f->consts[i];
+        if (IS_STRING(c) && AS_STRING(c)->len == n && memcmp(AS_STRING(c)->chars, s, n) == 0)
+            return i;
+    }
+    return add_const(f, make_string(f->C, s, n));
+}
+
+static void emit_int(Fn *f, int64_t i)
+{
+    if (i >= -OPERAND_MAX && i <= OPERAND_MAX)
+        emit(f, OP_INT, (int32_t)i);
+    else
+        emit(f, OP_CONST, (int32_t)add_const(f, mk_int(i)));
+}
+
+/* --------------------------------------------------------------- scope --- */
+
+static void declare(Fn *f, const char *name, int slot)
+{
+    if (f->nvars == f->capvars) {
+        uint32_t cap = (uint32_t)f->capvars;
+        f->vars = grow(f->C, f->vars, (uint32_t)f->nvars, &cap, sizeof(Var));
+        f->capvars = (int)cap;
+    }
+    f->vars[f->nvars].name = name;
+    f->vars[f->nvars].slot = slot;
+    f->nvars++;
+}
+
+typedef enum RefKind { R_LOCAL, R_CAPTURE, R_SELF, R_GLOBAL, R_HOST, R_BUILTIN } RefKind;
+
+typedef struct Ref {
+    RefKind kind;
+    int index;
+} Ref;
+
+static bool resolve_local(Fn *f, const char *name, Ref *out)
+{
+    for (int i = f->nvars - 1; i >= 0; i--)
+        if (f->vars[i].name && strcmp(f->vars[i].name, name) == 0) {
+            out->kind = R_LOCAL;
+            out->index = f->vars[i].slot;
+            return true;
+        }
+    if (f->self_name && strcmp(f->self_name, name) == 0) {
+        out->kind = R_SELF;
+        out->index = 0;
+        return true;
+    }
+    for (uint32_t i = 0; i < f->ncaps; i++)
+        if (strcmp(f->capnames[i], name) == 0) {
+            out->kind = R_CAPTURE;
+            out->index = (int)i;
+            return true;
+        }
+    Ref up;
+    if (f->parent && resolve_local(f->parent, name, &up)) {
+        Compiler *C = f->C;
+        uint32_t cap = f->capcaps;
+        f->caps = grow(C, f->caps, f->ncaps, &cap, sizeof(CapDesc));
+        uint32_t cap2 = f->capcaps;
+        f->capnames = grow(C, f->capnames, f->ncaps, &cap2, sizeof(char *));
+        f->capcaps = cap;
+        f->caps[f->ncaps].kind = up.kind == R_LOCAL ? CAP_LOCAL
+                                 : up.kind == R_SELF ? CAP_SELF
+                                                     : CAP_CAPTURE;
+        f->caps[f->ncaps].index = (uint32_t)up.index;
+        f->capnames[f->ncaps] = name;
+        out->kind = R_CAPTURE;
+        out->index = (int)f->ncaps++;
+        return true;
+    }
+    return false;
+}
+
+static bool resolve_global(Compiler *C, const char *name, Ref *out)
+{
+    for (uint32_t i = C->nvisible; i-- > 0;)
+        if (C->globals[i] && strcmp(C->globals[i], name) == 0) {
+            out->kind = R_GLOBAL;
+            out->index = (int)i;
+            return true;
+        }
+    return false;
+}
+
+static bool resolve(Fn *f, const char *name, Ref *out)
+{
+    Compiler *C = f->C;
+    if (resolve_local(f, name, out) || resolve_global(C, name, out))
+        return true;
+    for (size_t i = 0; i < C->opts->host_count; i++)
+        if (strcmp(C->opts->host_names[i], name) == 0) {
+            for (uint32_t j = 0; j < C->nhosts; j++)
+                if (strcmp(C->hosts[j], name) == 0) {
+                    out->kind = R_HOST;
+                    out->index = (int)j;
+                    return true;
+                }
+            C->hosts = grow(C, C->hosts, C->nhosts, &C->caphosts, sizeof(char *));
+            size_t n = strlen(name);
+            char *copy = keep(C, n + 1);
+            memcpy(copy, name, n + 1);
+            C->hosts[C->nhosts] = copy;
+            out->kind = R_HOST;
+            out->index = (int)C->nhosts++;
+            return true;
+        }
+    int b = builtin_lookup(name);
+    if (b >= 0) {
+        out->kind = R_BUILTIN;
+        out->index = b;
+        return true;
+    }
+    return false;
+}
+
+static void emit_ref(Fn *f, Ref r)
+{
+    switch (r.kind) {
+    case R_LOCAL: emit(f, OP_LOCAL, r.index); break;
+    case R_CAPTURE: emit(f, OP_CAPTURE, r.index); break;
+    case R_SELF: emit(f, OP_SELF, 0); break;
+    case R_GLOBAL: emit(f, OP_GLOBAL, r.index); break;
+    case R_HOST: emit(f, OP_HOST, r.index); break;
+    case R_BUILTIN: emit(f, OP_BUILTIN, r.index); break;
+    }
+}
+
+static uint32_t new_global(Compiler *C, const char *name)
+{
+    C->globals = grow(C, C->globals, C->nglobals, &C->capglobals, sizeof(char *));
+    C->globals[C->nglobals] = name;
+    return C->nglobals++;
+}
+
+/* ------------------------------------------------------------ patterns --- */
+
+/* Where a pattern's variables go: local slots or global slots. */
+typedef struct PatVars {
+    const char **names;
+    int *index;
+    int n, cap;
+    bool global;
+} PatVars;
+
+static void collect_vars(Compiler *C, Pat *p, PatVars *pv)
+{
+    switch (p->kind) {
+    case P_VAR:
+        for (int i = 0; i < pv->n; i++)
+            if (strcmp(pv->names[i], p->name) == 0)
+                cerror(C, p->line, p->col, "'%s' is bound twice in this pattern", p->name);
+        if (pv->n == pv->cap) {
+            int cap = pv->cap ? pv->cap * 2 : 8;
+            const char **nn = scratch(C, (size_t)cap * sizeof(char *));
+            int *ni = scratch(C, (size_t)cap * sizeof(int));
+            if (pv->n) {
+                memcpy(nn, pv->names, (size_t)pv->n * sizeof(char *));
+                memcpy(ni, pv->index, (size_t)pv->n * sizeof(int));
+            }
+            pv->names = nn;
+            pv->index = ni;
+            pv->cap = cap;
+        }
+        pv->names[pv->n++] = p->name;
+        break;
+    case P_TUPLE:
+    case P_LIST:
+    case P_CONS:
+        for (int i = 0; i < p->nitems; i++)
+            collect_vars(C, p->items[i], pv);
+        break;
+    case P_AS:
+        collect_vars(C, p->items[0], pv);
+        collect_vars(C, p->items[1], pv);
+        break;
+    case P_OR: {
+        PatVars right = {0};
+        collect_vars(C, p->items[0], pv);
+        collect_vars(C, p->items[1], &right);
+        int start = pv->n;
+        (void)start;
+        /* both sides must bind the same names */
+        PatVars left = {0};
+        collect_vars(C, p->items[0], &left);
+        bool same = left.n == right.n;
+        for (int i = 0; same && i < left.n; i++) {
+            bool found = false;
+            for (int j = 0; j < right.n; j++)
+                if (strcmp(left.names[i], right.names[j]) == 0)
+                    found = true;
+            same = found;
+        }
+        if (!same)
+            cerror(C, p->line, p->col,
+                   "the two sides of this or-pattern bind different variables");
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static int var_index(PatVars *pv, const char *name)
+{
+    for (int i = 0; i < pv->n; i++)
+        if (strcmp(pv->names[i], name) == 0)
+            return pv->index[i];
+    return -1;
+}
+
+static bool pat_is_trivial(const Pat *p) { return p->kind == P_WILD || p->kind == P_UNIT; }
+
+/* The value to test is on top of the stack; the code pops it.  Failing
+ * tests jump to `fails` with an unknown number of temporaries pushed. */
+static void compile_pat(Fn *f, Pat *p, PatVars *pv, Jumps *fails)
+{
+    Compiler *C = f->C;
+    C->line = p->line;
+    switch (p->kind) {
+    case P_WILD:
+    case P_UNIT:
+        emit(f, OP_POP, 0);
+        break;
+    case P_VAR:
+        emit(f, pv->global ? OP_SETGLOBAL : OP_SETLOCAL, var_index(pv, p->name));
+        break;
+    case P_INT:
+        if (p->i >= INT32_MIN && p->i <= INT32_MAX) {
+            jumps_add(f, fails, emit_jump2(f, OP_EQI_JUMP, (uint32_t)(int32_t)p->i));
+        } else {
+            uint32_t k = add_const(f, mk_int(p->i));
+            jumps_add(f, fails, emit_jump2(f, OP_TEST_EQ, k));
+        }
+        break;
+    case P_FLOAT:
+        jumps_add(f, fails, emit_jump2(f, OP_TEST_EQ, add_const(f, mk_float(p->f))));
+        break;
+    case P_CHAR:
+        jumps_add(f, fails, emit_jump2(f, OP_TEST_EQ, add_const(f, mk_char((uint32_t)p->i))));
+        break;
+    case P_BOOL:
+        jumps_add(f, fails, emit_jump2(f, OP_TEST_EQ, add_const(f, mk_bool(p->i != 0))));
+        break;
+    case P_STRING:
+        jumps_add(f, fails, emit_jump2(f, OP_TEST_EQ, add_string_const(f, p->str, p->str_len)));
+        break;
+    case P_TUPLE:
+        for (int i = 0; i < p->nitems; i++) {
+            if (pat_is_trivial(p->items[i]))
+                continue;
+            emit(f, OP_DUP, 0);
+            emit(f, OP_FIELD, i);
+            compile_pat(f, p->items[i], pv, fails);
+        }
+        emit(f, OP_POP, 0);
+        break;
+    case P_NIL:
+        jumps_add(f, fails, emit_jump(f, OP_TEST_NIL));
+        break;
+    case P_CONS:
+        emit(f, OP_DUP, 0);
+        jumps_add(f, fails, emit_jump(f, OP_TEST_CONS));
+        emit(f, OP_DUP, 0);
+        emit(f, OP_HEAD, 0);
+        compile_pat(f, p->items[0], pv, fails);
+        emit(f, OP_TAIL, 0);
+        compile_pat(f, p->items[1], pv, fails);
+        break;
+    case P_LIST:
+        for (int i = 0; i < p->nitems; i++) {
+            emit(f, OP_DUP, 0);
+            jumps_add(f, fails, emit_jump(f, OP_TEST_CONS));
+            emit(f, OP_DUP, 0);
+            emit(f, OP_HEAD, 0);
+            compile_pat(f, p->items[i], pv, fails);
+            emit(f, OP_TAIL, 0);
+        }
+        jumps_add(f, fails, emit_jump(f, OP_TEST_NIL));
+        break;
+    case P_AS:
+        emit(f, OP_DUP, 0);
+        compile_pat(f, p->items[1], pv, fails);
+        compile_pat(f, p->items[0], pv, fails);
+        break;
+    case P_OR: {
+        int d = f->depth; /* the value is at the top: slot d-1 */
+        Jumps left = {0};
+        emit(f, OP_DUP, 0);
+        compile_pat(f, p->items[0], pv, &left);
+        emit(f, OP_POP, 0);
+        uint32_t ok = emit_jump(f, OP_JUMP);
+        jumps_patch(f, &left);
+        emit(f, OP_SETTOP, d);
+        compile_pat(f, p->items[1], pv, fails);
+        patch_jump(f, ok);
+        break;
+    }
+    }
+}
+
+/* Reserve local slots for the variables of p and declare them. */
+static void reserve_vars(Fn *f, Pat *p, PatVars *pv)
+{
+    collect_vars(f->C, p, pv);
+    int base = f->depth;
+    if (pv->n)
+        emit(f, OP_RESERVE, pv->n);
+    for (int i = 0; i < pv->n; i++) {
+        pv->index[i] = base + i;
+        declare(f, pv->names[i], base + i);
+    }
+}
+
+/* ---------------------------------------------------------- expressions --- */
+
+static void compile_expr(Fn *f, Expr *e);
+static void compile_tail(Fn *f, Expr *e);
+static uint32_t compile_function(Fn *parent, Expr *lam, const char *self_name);
+
+static Expr *mk_var(Compiler *C, const Expr *at, const char *name)
+{
+    Expr *e = scratch(C, sizeof *e);
+    e->kind = E_VAR;
+    e->line = at->line;
+    e->col = at->col;
+    e->str = name;
+    return e;
+}
+
+static Pat *mk_pvar(Compiler *C, const Expr *at, const char *name)
+{
+    Pat *p = scratch(C, sizeof *p);
+    p->kind = P_VAR;
+    p->line = at->line;
+    p->col = at->col;
+    p->name = name;
+    return p;
+}
+
+static Expr *mk_app(Compiler *C, const Expr *at, Expr *fn, Expr *arg)
+{
+    Expr *e = scratch(C, sizeof *e);
+    e->kind = E_APP;
+    e->line = at->line;
+    e->col = at->col;
+    e->a = fn;
+    e->items = scratch(C, sizeof(Expr *));
+    e->items[0] = arg;
+    e->nitems = 1;
+    return e;
+}
+
+static Expr *mk_lambda(Compiler *C, const Expr *at, int n, const char **names, Expr *body)
+{
+    Expr *e = scratch(C, sizeof *e);
+    e->kind = E_LAMBDA;
+    e->line = at->line;
+    e->col = at->col;
+    e->params = scratch(C, (size_t)n * sizeof(Pat *));
+    for (int i = 0; i < n; i++)
+        e->params[i] = mk_pvar(C, at, names[i]);
+    e->nparams = n;
+    e->a = body;
+    return e;
+}
+
+/* (op) as a value: fun a b -> a op b */
+static Expr *desugar_opfn(Compiler *C, Expr *e)
+{
+    static const char *ab[] = {"$a", "$b"};
+    Expr *a = mk_var(C, e, "$a"), *b = mk_var(C, e, "$b");
+    Expr *body = scratch(C, sizeof *body);
+    body->line = e->line;
+    body->col = e->col;
+    switch (e->op) {
+    case TK_PIPE: /* fun a b -> b a */
+        body = mk_app(C, e, b, a);
+        break;
+    case TK_BACKPIPE:
+        body = mk_app(C, e, a, b);
+        break;
+    case TK_COMPOSE:
+    case TK_BACKCOMPOSE:
+        body->kind = E_COMPOSE;
+        body->a = e->op == TK_COMPOSE ? a : b;
+        body->b = e->op == TK_COMPOSE ? b : a;
+        break;
+    case TK_AMPAMP:
+    case TK_BARBAR:
+        body->kind = e->op == TK_AMPAMP ? E_AND : E_OR;
+        body->a = a;
+        body->b = b;
+        break;
+    default:
+        body->kind = E_BINOP;
+        body->op = e->op;
+        body->a = a;
+        body->b = b;
+        break;
+    }
+    Expr *lam = mk_lambda(C, e, 2, ab, body);
+    lam->fn_name = "(operator)";
+    return lam;
+}
+
+/* f >> g: let $f = f in let $g = g in fun $x -> $g ($f $x) */
+static void compile_compose(Fn *f, Expr *e)
+{
+    Compiler *C = f->C;
+    int d = f->depth, nv = f->nvars;
+    compile_expr(f, e->a);
+    declare(f, "$f", d);
+    compile_expr(f, e->b);
+    declare(f, "$g", d + 1);
+    static const char *x[] = {"$x"};
+    Expr *call = mk_app(C, e, mk_var(C, e, "$g"), mk_app(C, e, mk_var(C, e, "$f"), mk_var(C, e, "$x")));
+    Expr *lam = mk_lambda(C, e, 1, x, call);
+    lam->fn_name = "(composition)";
+    C->line = e->line;
+    emit(f, OP_CLOSURE, (int32_t)compile_function(f, lam, NULL));
+    emit(f, OP_SLIDE, 2);
+    f->nvars = nv;
+}
+
+static int binop_code(int tok)
+{
+    switch (tok) {
+    case TK_PLUS: return OP_ADD;
+    case TK_MINUS: return OP_SUB;
+    case TK_STAR: return OP_MUL;
+    case TK_SLASH: return OP_DIV;
+    case TK_PERCENT: return OP_MOD;
+    case TK_STARSTAR: return OP_POW;
+    case TK_EQ: return OP_EQ;
+    case TK_NE: return OP_NE;
+    case TK_LT: return OP_LT;
+    case TK_LE: return OP_LE;
+    case TK_GT: return OP_GT;
+    case TK_GE: return OP_GE;
+    case TK_COLONCOLON: return OP_CONS;
+    case TK_AT: return OP_APPEND;
+    default: return -1;
+    }
+}
+
+static bool small_int(const Expr *e) { return e->kind == E_INT && e->i > -OPERAND_MAX && e->i < OPERAND_MAX; }
+
+static void compile_binop(Fn *f, Expr *e)
+{
+    Compiler *C = f->C;
+    compile_expr(f, e->a);
+    if ((e->op == TK_PLUS || e->op == TK_MINUS) && small_int(e->b)) {
+        C->line = e->line;
+        emit(f, OP_ADDI, (int32_t)(e->op == TK_PLUS ? e->b->i : -e->b->i));
+        return;
+    }
+    compile_expr(f, e->b);
+    C->line = e->line;
+    int op = binop_code(e->op);
+    if (op < 0)
+        cerror(C, e->line, e->col, "unsupported operator");
+    emit(f, op, 0);
+}
+
+/* Compile a condition; returns the jump taken when it is false. */
+static uint32_t compile_cond(Fn *f, Expr *e)
+{
+    if (e->kind == E_BINOP && e->op == TK_LT) {
+        compile_expr(f, e->a);
+        compile_expr(f, e->b);
+        f->C->line = e->line;
+        return emit_jump(f, OP_LT_JUMP);
+    }
+    if (e->kind == E_BINOP && e->op == TK_EQ && e->b->kind == E_INT && e->b->i >= INT32_MIN &&
+        e->b->i <= INT32_MAX) {
+        compile_expr(f, e->a);
+        f->C->line = e->line;
+        return emit_jump2(f, OP_EQI_JUMP, (uint32_t)(int32_t)e->b->i);
+    }
+    compile_expr(f, e);
+    return emit_jump(f, OP_JUMP_IF_FALSE);
+}
+
+/* printfn "fmt" args...: returns true if handled. */
+static bool compile_format(Fn *f, Expr *e, bool tail)
+{
+    Compiler *C = f->C;
+    Expr *fn = e->a;
+    if (fn->kind != E_VAR)
+        return false;
+    static const struct {
+        const char *name;
+        int kind;
+    } fmts[] = {{"printf", FMT_PRINTF},     {"printfn", FMT_PRINTFN},   {"sprintf", FMT_SPRINTF},
+                {"failwithf", FMT_FAILWITHF}, {"eprintf", FMT_EPRINTF}, {"eprintfn", FMT_EPRINTFN}};
+    int kind = -1;
+    for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++)
+        if (strcmp(fn->str, fmts[i].name) == 0)
+            kind = fmts[i].kind;
+    if (kind < 0)
+        return false;
+    Ref r;
+    if (resolve_local(f, fn->str, &r) || resolve_global(C, fn->str, &r))
+        return false; /* shadowed by a user definition */
+    Expr *fe = e->items[0];
+    if (fe->kind != E_STRING)
+        cerror(C, fe->line, fe->col, "'%s' needs a literal format string", fn->str);
+    size_t bad = 0;
+    char msg[128];
+    int nfmt = fmt_count_args(fe->str, fe->str_len, &bad, msg, sizeof msg);
+    if (nfmt < 0)
+        cerror(C, fe->line, fe->col + 1 + (int)bad, "%s", msg);
+    uint32_t k = add_string_const(f, fe->str, fe->str_len);
+    int given = e->nitems - 1;
+    uint32_t b = ((uint32_t)kind << 24) | k;
+    if (k >= (1u << 24))
+        cerror(C, e->line, e->col, "too many constants in one function");
+    if (given < nfmt) {
+        C->line = e->line;
+        emit(f, OP_FORMAT_FN, nfmt);
+        emit_word(f, b);
+        for (int i = 0; i < given; i++)
+            compile_expr(f, e->items[1 + i]);
+        if (given) {
+            C->line = e->line;
+            emit(f, tail ? OP_TAILCALL : OP_CALL, given);
+            return true;
+        }
+        if (tail)
+            emit(f, OP_RETURN, 0);
+        return true;
+    }
+    for (int i = 0; i < nfmt; i++)
+        compile_expr(f, e->items[1 + i]);
+    C->line = e->line;
+    emit(f, OP_FORMAT, nfmt);
+    emit_word(f, b);
+    int extra = given - nfmt;
+    if (extra) {
+        for (int i = 0; i < extra; i++)
+            compile_expr(f, e->items[1 + nfmt + i]);
+        C->line = e->line;
+        emit(f, tail ? OP_TAILCALL : OP_CALL, extra);
+        return true;
+    }
+    if (tail)
+        emit(f, OP_RETURN, 0);
+    return true;
+}
+
+static void compile_app(Fn *f, Expr *e, bool tail)
+{
+    Compiler *C = f->C;
+    if (compile_format(f, e, tail))
+        return;
+    if (e->a->kind == E_VAR && e->nitems == 1 && strcmp(e->a->str, "not") == 0) {
+        Ref r;
+        if (resolve(f, "not", &r) && r.kind == R_BUILTIN) {
+            compile_expr(f, e->items[0]);
+            C->line = e->line;
+            emit(f, OP_NOT, 0);
+            if (tail)
+                emit(f, OP_RETURN, 0);
+            return;
+        }
+    }
+    compile_expr(f, e->a);
+    for (int i = 0; i < e->nitems; i++)
+        compile_expr(f, e->items[i]);
+    C->line = e->line;
+    emit(f, tail ? OP_TAILCALL : OP_CALL, e->nitems);
+}
+
+/* let bindings (not top level).  Leaves the bound values in slots. */
+static void compile_bindings(Fn *f, Expr *e)
+{
+    Compiler *C = f->C;
+    if (e->is_rec) {
+        int base = f->depth;
+        int n = e->nbinds;
+        for (int i = 0; i < n; i++)
+            if (e->binds[i].pat->kind != P_VAR)
+                cerror(C, e->binds[i].line, e->binds[i].col,
+                       "'let rec' binds names only, not patterns");
+        emit(f, OP_RESERVE, n);
+        for (int i = 0; i < n; i++)
+            declare(f, e->binds[i].pat->name, base + i);
+        uint32_t *protos = scratch(C, (size_t)n * sizeof(uint32_t));
+        for (int i = 0; i < n; i++) {
+            Binding *b = &e->binds[i];
+            C->line = b->line;
+            if (b->value->kind == E_LAMBDA) {
+                protos[i] = compile_function(f, b->value, b->pat->name);
+                emit(f, OP_CLOSURE, (int32_t)protos[i]);
+            } else {
+                protos[i] = UINT32_MAX;
+                compile_expr(f, b->value);
+            }
+            emit(f, OP_SETLOCAL, base + i);
+        }
+        /* patch captures of group members that were made before them */
+        for (int i = 0; i < n; i++) {
+            if (protos[i] == UINT32_MAX)
+                continue;
+            const Proto *pr = C->protos[protos[i]];
+            for (uint32_t c = 0; c < pr->ncaps; c++)
+                if (pr->caps[c].kind == CAP_LOCAL && (int)pr->caps[c].index >= base &&
+                    (int)pr->caps[c].index < base + n) {
+                    if (c >= (1u << 16) || pr->caps[c].index >= (1u << 16))
+                        cerror(C, e->line, e->col, "too many captured values or locals");
+                    emit(f, OP_SETCAP, base + i);
+                    emit_word(f, (c << 16) | pr->caps[c].index);
+                }
+        }
+        return;
+    }
+    for (int i = 0; i < e->nbinds; i++) {
+        Binding *b = &e->binds[i];
+        C->line = b->line;
+        int slot = f->depth;
+        compile_expr(f, b->value);
+        if (b->pat->kind == P_VAR) {
+            declare(f, b->pat->name, slot);
+        } else if (b->pat->kind == P_WILD || b->pat->kind == P_UNIT) {
+            declare(f, NULL, slot);
+        } else {
+            declare(f, NULL, slot);
+            PatVars pv = {0};
+            reserve_vars(f, b->pat, &pv);
+            emit(f, OP_LOCAL, slot);
+            Jumps fails = {0};
+            compile_pat(f, b->pat, &pv, &fails);
+            if (fails.n) {
+                uint32_t ok = emit_jump(f, OP_JUMP);
+                jumps_patch(f, &fails);
+                C->line = b->line;
+                emit(f, OP_MATCH_FAIL, 0);
+                patch_jump(f, ok);
+            }
+        }
+    }
+}
+
+static void compile_let(Fn *f, Expr *e, bool tail)
+{
+    Compiler *C = f->C;
+    if (!e->a)
+        cerror(C, e->line, e->col,
+               "the block following this 'let' is unfinished: a 'let' must be followed by an "
+               "expression");
+    int d = f->depth, nv = f->nvars;
+    compile_bindings(f, e);
+    if (tail) {
+        compile_tail(f, e->a);
+    } else {
+        compile_expr(f, e->a);
+        if (f->depth - 1 > d)
+            emit(f, OP_SLIDE, f->depth - 1 - d);
+    }
+    f->nvars = nv;
+    f->depth = d + 1;
+}
+
+static void compile_if(Fn *f, Expr *e, bool tail)
+{
+    Compiler *C = f->C;
+    C->line = e->line;
+    int d = f->depth;
+    uint32_t jf = compile_cond(f, e->a);
+    if (tail) {
+        compile_tail(f, e->b);
+        patch_jump(f, jf);
+        f->depth = d;
+        if (e->c)
+            compile_tail(f, e->c);
+        else {
+            emit(f, OP_UNIT, 0);
+            emit(f, OP_RETURN, 0);
+        }
+        f->depth = d + 1;
+        return;
+    }
+    compile_expr(f, e->b);
+    uint32_t jend = emit_jump(f, OP_JUMP);
+    patch_jump(f, jf);
+    f->depth = d;
+    if (e->c)
+        compile_expr(f, e->c);
+    else
+        emit(f, OP_UNIT, 0);
+    patch_jump(f, jend);
+    f->depth = d + 1;
+}
+
+/* The scrutinee is in slot `slot`. */
+static void compile_arms(Fn *f, Expr *e, int slot, bool tail, int match_line)
+{
+    Compiler *C = f->C;
+    Jumps ends = {0};
+    int d = f->depth;
+    for (int i = 0; i < e->narms; i++) {
+        MatchArm *arm = &e->arms[i];
+        int nv = f->nvars;
+        C->line = arm->pat->line;
+        PatVars pv = {0};
+        reserve_vars(f, arm->pat, &pv);
+        Jumps fails = {0};
+        if (!pat_is_trivial(arm->pat)) {
+            emit(f, OP_LOCAL, slot);
+            compile_pat(f, arm->pat, &pv, &fails);
+        }
+        if (arm->guard) {
+            C->line = arm->guard->line;
+            jumps_add(f, &fails, compile_cond(f, arm->guard));
+        }
+        if (tail) {
+            compile_tail(f, arm->body);
+        } else {
+            compile_expr(f, arm->body);
+            if (pv.n)
+                emit(f, OP_SLIDE, pv.n);
+            jumps_add(f, &ends, emit_jump(f, OP_JUMP));
+        }
+        f->nvars = nv;
+        if (fails.n) {
+            jumps_patch(f, &fails);
+            emit(f, OP_SETTOP, d);
+        } else {
+            f->depth = d;
+            /* later arms are unreachable; still compile them for errors */
+        }
+    }
+    C->line = match_line;
+    emit(f, OP_MATCH_FAIL, 0);
+    jumps_patch(f, &ends);
+    f->depth = d + 1;
+}
+
+static void compile_match(Fn *f, Expr *e, bool tail)
+{
+    int d = f->depth, nv = f->nvars;
+    compile_expr(f, e->a);
+    declare(f, NULL, d);
+    compile_arms(f, e, d, tail, e->line);
+    f->nvars = nv;
+    if (!tail)
+        emit(f, OP_SLIDE, 1);
+    f->depth = d + 1;
+}
+
+static void compile_expr_inner(Fn *f, Expr *e, bool tail);
+
+static void compile_expr(Fn *f, Expr *e) { compile_expr_inner(f, e, false); }
+
+static void compile_tail(Fn *f, Expr *e) { compile_expr_inner(f, e, true); }
+
+static void compile_expr_inner(Fn *f, Expr *e, bool tail)
+{
+    Compiler *C = f->C;
+    C->line = e->line;
+    switch (e->kind) {
+    case E_APP:
+        compile_app(f, e, tail);
+        return;
+    case E_LET:
+        compile_let(f, e, tail);
+        return;
+    case E_IF:
+        compile_if(f, e, tail);
+        return;
+    case E_MATCH:
+        compile_match(f, e, tail);
+        return;
+    case E_SEQ:
+        compile_expr(f, e->a);
+        emit(f, OP_POP, 0);
+        compile_expr_inner(f, e->b, tail);
+        return;
+    case E_AND:
+    case E_OR: {
+        int d = f->depth;
+        compile_expr(f, e->a);
+        uint32_t j = emit_jump(f, e->kind == E_AND ? OP_JUMP_IF_FALSE : OP_JUMP_IF_TRUE);
+        if (tail) {
+            compile_tail(f, e->b);
+            patch_jump(f, j);
+            f->depth = d;
+            emit(f, e->kind == E_AND ? OP_FALSE : OP_TRUE, 0);
+            emit(f, OP_RETURN, 0);
+            f->depth = d + 1;
+            return;
+        }
+        compile_expr(f, e->b);
+        uint32_t end = emit_jump(f, OP_JUMP);
+        patch_jump(f, j);
+        f->depth = d;
+        emit(f, e->kind == E_AND ? OP_FALSE : OP_TRUE, 0);
+        patch_jump(f, end);
+        return;
+    }
+    default:
+        break;
+    }
+    /* value-producing leaves */
+    switch (e->kind) {
+    case E_INT:
+        emit_int(f, e->i);
+        break;
+    case E_FLOAT:
+        emit(f, OP_CONST, (int32_t)add_const(f, mk_float(e->f)));
+        break;
+    case E_STRING:
+        emit(f, OP_CONST, (int32_t)add_string_const(f, e->str, e->str_len));
+        break;
+    case E_CHAR:
+        emit(f, OP_CONST, (int32_t)add_const(f, mk_char((uint32_t)e->i)));
+        break;
+    case E_BOOL:
+        emit(f, e->i ? OP_TRUE : OP_FALSE, 0);
+        break;
+    case E_UNIT:
+        emit(f, OP_UNIT, 0);
+        break;
+    case E_VAR: {
+        Ref r;
+        if (!resolve(f, e->str, &r)) {
+            if (strcmp(e->str, "printfn") == 0 || strcmp(e->str, "printf") == 0 ||
+                strcmp(e->str, "sprintf") == 0 || strcmp(e->str, "failwithf") == 0 ||
+                strcmp(e->str, "eprintfn") == 0 || strcmp(e->str, "eprintf") == 0)
+                cerror(C, e->line, e->col, "'%s' needs a literal format string", e->str);
+            cerror(C, e->line, e->col, "The value or constructor '%s' is not defined.", e->str);
+        }
+        emit_ref(f, r);
+        break;
+    }
+    case E_LAMBDA:
+        emit(f, OP_CLOSURE, (int32_t)compile_function(f, e, NULL));
+        break;
+    case E_FUNCTION: {
+        static const char *arg[] = {"$arg"};
+        Expr *m = scratch(C, sizeof *m);
+        *m = *e;
+        m->kind = E_MATCH;
+        m->a = mk_var(C, e, "$arg");
+        Expr *lam = mk_lambda(C, e, 1, arg, m);
+        lam->fn_name = e->fn_name;
+        emit(f, OP_CLOSURE, (int32_t)compile_function(f, lam, NULL));
+        break;
+    }
+    case E_TUPLE:
+        for (int i = 0; i < e->nitems; i++)
+            compile_expr(f, e->items[i]);
+        C->line = e->line;
+        emit(f, OP_TUPLE, e->nitems);
+        break;
+    case E_LIST:
+        if (e->nitems == 0) {
+            emit(f, OP_NIL, 0);
+            break;
+        }
+        for (int i = 0; i < e->nitems; i++)
+            compile_expr(f, e->items[i]);
+        C->line = e->line;
+        emit(f, OP_LIST, e->nitems);
+        break;
+    case E_RANGE:
+        compile_expr(f, e->a);
+        if (e->b)
+            compile_expr(f, e->b);
+        compile_expr(f, e->c);
+        C->line = e->line;
+        emit(f, OP_RANGE, e->b ? 1 : 0);
+        break;
+    case E_BINOP:
+        compile_binop(f, e);
+        break;
+    case E_NEG:
+        compile_expr(f, e->a);
+        C->line = e->line;
+        emit(f, OP_NEG, 0);
+        break;
+    case E_OPFN: {
+        Expr *lam = desugar_opfn(C, e);
+        emit(f, OP_CLOSURE, (int32_t)compile_function(f, lam, NULL));
+        break;
+    }
+    case E_COMPOSE:
+        compile_compose(f, e);
+        break;
+    default:
+        cerror(C, e->line, e->col, "unsupported expression");
+    }
+    if (tail)
+        emit(f, OP_RETURN, 0);
+}
+
+/* ------------------------------------------------------------ functions --- */
+
+static const Proto *finish_proto(Fn *f, const char *name, int line)
+{
+    Compiler *C = f->C;
+    Proto *p = keep(C, sizeof *p);
+    uint32_t *code = keep(C, f->ncode * sizeof(uint32_t) + 1);
+    uint32_t *lines = keep(C, f->ncode * sizeof(uint32_t) + 1);
+    if (f->ncode) {
+        memcpy(code, f->code, f->ncode * sizeof(uint32_t));
+        memcpy(lines, f->lines, f->ncode * sizeof(uint32_t));
+    }
+    Value *consts = keep(C, f->nconsts * sizeof(Value) + 1);
+    if (f->nconsts)
+        memcpy(consts, f->consts, f->nconsts * sizeof(Value));
+    CapDesc *caps = keep(C, f->ncaps * sizeof(CapDesc) + 1);
+    if (f->ncaps)
+        memcpy(caps, f->caps, f->ncaps * sizeof(CapDesc));
+    p->code = code;
+    p->lines = lines;
+    p->ncode = f->ncode;
+    p->consts = consts;
+    p->nconsts = f->nconsts;
+    p->caps = caps;
+    p->ncaps = f->ncaps;
+    p->arity = (uint32_t)f->arity;
+    p->maxstack = (uint32_t)f->maxdepth + 8;
+    p->line = line;
+    p->chunk = C->chunk;
+    const char *nm = name ? name : "<fun>";
+    size_t n = strlen(nm);
+    char *copy = keep(C, n + 1);
+    memcpy(copy, nm, n + 1);
+    p->name = copy;
+    return p;
+}
+
+static uint32_t add_proto(Compiler *C, const Proto *p)
+{
+    C->protos = grow(C, C->protos, C->nprotos, &C->capprotos, sizeof(Proto *));
+    C->protos[C->nprotos] = p;
+    return C->nprotos++;
+}
+
+static uint32_t compile_function(Fn *parent, Expr *lam, const char *self_name)
+{
+    Compiler *C = parent->C;
+    int saved_line = C->line;
+    /* fun a -> fun b -> e has arity 2: nothing can run between the two */
+    int nparams = 0;
+    for (Expr *l = lam; l->kind == E_LAMBDA; l = l->a)
+        nparams += l->nparams;
+    Pat **params = scratch(C, (size_t)nparams * sizeof(Pat *));
+    Expr *body = lam;
+    int k = 0;
+    while (body->kind == E_LAMBDA) {
+        for (int i = 0; i < body->nparams; i++)
+            params[k++] = body->params[i];
+        body = body->a;
+    }
+    if (nparams > 255)
+        cerror(C, lam->line, lam->col, "too many parameters (limit 255)");
+
+    Fn f = {0};
+    f.parent = parent;
+    f.C = C;
+    f.self_name = self_name;
+    f.arity = nparams;
+    f.depth = f.maxdepth = nparams;
+    f.line = lam->line;
+    for (int i = 0; i < nparams; i++)
+        declare(&f, params[i]->kind == P_VAR ? params[i]->name : NULL, i);
+    for (int i = 0; i < nparams; i++) {
+        Pat *p = params[i];
+        if (p->kind == P_VAR || pat_is_trivial(p))
+            continue;
+        C->line = p->line;
+        PatVars pv = {0};
+        reserve_vars(&f, p, &pv);
+        emit(&f, OP_LOCAL, i);
+        Jumps fails = {0};
+        compile_pat(&f, p, &pv, &fails);
+        if (fails.n) {
+            uint32_t ok = emit_jump(&f, OP_JUMP);
+            jumps_patch(&f, &fails);
+            emit(&f, OP_MATCH_FAIL, 0);
+            patch_jump(&f, ok);
+        }
+    }
+    compile_tail(&f, body);
+    const char *name = lam->fn_name ? lam->fn_name : self_name;
+    uint32_t idx = add_proto(C, finish_proto(&f, name, lam->line));
+    C->line = saved_line;
+    return idx;
+}
+
+/* ----------------------------------------------------------- top level --- */
+
+static void compile_toplevel_let(Fn *f, Expr *e)
+{
+    Compiler *C = f->C;
+    if (e->is_rec) {
+        uint32_t first = C->nglobals;
+        for (int i = 0; i < e->nbinds; i++) {
+            if (e->binds[i].pat->kind != P_VAR)
+                cerror(C, e->binds[i].line, e->binds[i].col,
+                       "'let rec' binds names only, not patterns");
+            new_global(C, e->binds[i].pat->name);
+        }
+        C->nvisible = C->nglobals;
+        for (int i = 0; i < e->nbinds; i++) {
+            Binding *b = &e->binds[i];
+            C->line = b->line;
+            if (b->value->kind == E_LAMBDA)
+                emit(f, OP_CLOSURE, (int32_t)compile_function(f, b->value, b->pat->name));
+            else
+                compile_expr(f, b->value);
+            emit(f, OP_SETGLOBAL, (int32_t)(first + (uint32_t)i));
+        }
+        return;
+    }
+    for (int i = 0; i < e->nbinds; i++) {
+        Binding *b = &e->binds[i];
+        C->line = b->line;
+        if (b->pat->kind == P_VAR) {
+            compile_expr(f, b->value);
+            uint32_t g = new_global(C, b->pat->name);
+            emit(f, OP_SETGLOBAL, (int32_t)g);
+        } else {
+            compile_expr(f, b->value);
+            PatVars pv = {0};
+            pv.global = true;
+            collect_vars(C, b->pat, &pv);
+            for (int j = 0; j < pv.n; j++)
+                pv.index[j] = (int)new_global(C, pv.names[j]);
+            Jumps fails = {0};
+            int d = f->depth;
+            compile_pat(f, b->pat, &pv, &fails);
+            if (fails.n) {
+                uint32_t ok = emit_jump(f, OP_JUMP);
+                jumps_patch(f, &fails);
+                C->line = b->line;
+                emit(f, OP_MATCH_FAIL, 0);
+                patch_jump(f, ok);
+            }
+            f->depth = d - 1;
+        }
+    }
+    C->nvisible = C->nglobals;
+}
+
+int compile_program(const fsrs_compile_options *opts, Arena *scr, const Program *prog,
+                    const char *name, fsrs_chunk **out, CompileError *err)
+{
+    Mem mem;
+    mem_init(&mem, opts->alloc, opts->alloc_userdata);
+    fsrs_chunk *chunk = mem_alloc(&mem, sizeof *chunk);
+    if (!chunk)
+        return FSRS_ENOMEM;
+    memset(chunk, 0, sizeof *chunk);
+    chunk->mem = mem;
+    arena_init(&chunk->arena, &chunk->mem);
+    atomic_init(&chunk->refs, 1);
+
+    Compiler C = {0};
+    C.opts = opts;
+    C.scratch = scr;
+    C.chunk = chunk;
+    C.err = err;
+    if (setjmp(C.fail)) {
+        arena_free(&chunk->arena);
+        mem_free(&mem, chunk, sizeof *chunk);
+        return C.nomem ? FSRS_ENOMEM : FSRS_ECOMPILE;
+    }
+    size_t nlen = strlen(name);
+    char *nm = keep(&C, nlen + 1);
+    memcpy(nm, name, nlen + 1);
+    chunk->name = nm;
+
+    Fn top = {0};
+    top.C = &C;
+    for (int i = 0; i < prog->nitems; i++) {
+        Expr *e = prog->items[i];
+        C.line = e->line;
+        if (e->kind == E_LET && !e->a) {
+            compile_toplevel_let(&top, e);
+        } else {
+            compile_expr(&top, e);
+            emit(&top, OP_POP, 0);
+        }
+    }
+    C.line = prog->nitems ? prog->items[prog->nitems - 1]->line : 1;
+    emit(&top, OP_UNIT, 0);
+    emit(&top, OP_RETURN, 0);
+    const Proto *main = finish_proto(&top, "<top>", 1);
+    add_proto(&C, main);
+
+    chunk->main = main;
+    chunk->nprotos = C.nprotos;
+    chunk->protos = keep(&C, C.nprotos * sizeof(Proto *));
+    memcpy(chunk->protos, C.protos, C.nprotos * sizeof(Proto *));
+    chunk->nglobals = C.nglobals;
+    chunk->globals = keep(&C, (C.nglobals + 1) * sizeof(char *));
+    for (uint32_t i = 0; i < C.nglobals; i++) {
+        size_t n = strlen(C.globals[i]);
+        char *g = keep(&C, n + 1);
+        memcpy(g, C.globals[i], n + 1);
+        chunk->globals[i] = g;
+    }
+    chunk->nhosts = C.nhosts;
+    chunk->hosts = keep(&C, (C.nhosts + 1) * sizeof(char *));
+    if (C.nhosts)
+        memcpy(chunk->hosts, C.hosts, C.nhosts * sizeof(char *));
+    *out = chunk;
+    return FSRS_OK;
+}

@@ -1,0 +1,31 @@
+/*
+ * lang/compile.h - syntax tree -> immutable chunk (private entry point).
+ * Name resolution happens here: every name becomes a local slot, a captured
+ * value, a global slot, a host import or a builtin, or a compile error.
+ * Compiling thread only.
+ */
+#ifndef FSRS_LANG_COMPILE_H
+#define FSRS_LANG_COMPILE_H
+
+#include <fsrs/chunk.h>
+
+#include "lang/parse.h"
+
+typedef struct CompileError {
+    int line, col;
+    char msg[256];
+} CompileError;
+
+/* Returns FSRS_OK with *out set, FSRS_ECOMPILE with err filled, or
+ * FSRS_ENOMEM. */
+int compile_program(const fsrs_compile_options *opts, Arena *scratch, const Program *prog,
+                    const char *name, fsrs_chunk **out, CompileError *err);
+
+/* builtins.c: index of a builtin function by name, or -1. */
+int builtin_lookup(const char *name);
+
+/* format.c: count the arguments a printf-style format consumes; -1 with
+ * *bad_offset set (byte offset in fmt) and msg filled if it is invalid. */
+int fmt_count_args(const char *fmt, size_t len, size_t *bad_offset, char *msg, size_t msgcap);
+
+#endif

@@ -1,0 +1,1112 @@
+/*
+ * lang/parse.c - the Mini-F# grammar: tokens -> syntax tree.
+ *
+ * A recursive-descent parser over the layout cursor (layout.c).  Operator
+ * precedence follows the F# specification, lowest first:
+ *
+ *   expr      := stmt (';' stmt)*
+ *   stmt      := tuple
+ *   tuple     := or (',' or)*
+ *   or        := and ('||' and)*
+ *   and       := cmp ('&&' cmp)*
+ *   cmp       := concat (('=' '<>' '<' '>' '<=' '>=' '|>' '<|' '>>' '<<') concat)*
+ *   concat    := cons (('@' | '^') concat)?          right associative
+ *   cons      := add ('::' cons)?                     right associative
+ *   add       := mul (('+' | '-') mul)*
+ *   mul       := pow (('*' | '/' | '%') pow)*
+ *   pow       := unary ('**' pow)?                    right associative
+ *   unary     := '-' unary | app
+ *   app       := atom atom*                           curried application
+ *   atom      := literal | name | '(' ... ')' | '[' ... ']' | if | match
+ *              | fun | function | let
+ *
+ * A block (a let body, a match arm, a branch) is a run of items lined up in
+ * one column; an item that is a `let` without `in` scopes over the items
+ * after it, any other item is sequenced with them.  Compiling thread only.
+ */
+#include "lang/parse.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static Expr *parse_expr(Parser *p);
+static Expr *parse_stmt(Parser *p);
+static Expr *parse_block(Parser *p, int min_col, const Token *owner);
+static Pat *parse_pattern(Parser *p);
+static Pat *parse_pat_atom(Parser *p);
+
+/* ------------------------------------------------------------- helpers --- */
+
+static const char *tok_desc(const Token *t)
+{
+    if (t->kind == TK_IDENT)
+        return t->text;
+    return lex_kind_name(t->kind);
+}
+
+static _Noreturn void unexpected(Parser *p, const char *wanted)
+{
+    Token *t = lay_raw(p);
+    if (t->kind == TK_EOF)
+        parse_error_at(p, t->line, t->col, "unexpected end of input, expected %s", wanted);
+    if (lay_is_offside(p, t))
+        parse_error_at(p, t->line, t->col,
+                       "unexpected '%s' (offside: indented too little), expected %s", tok_desc(t),
+                       wanted);
+    parse_error_at(p, t->line, t->col, "unexpected '%s', expected %s", tok_desc(t), wanted);
+}
+
+static Token *expect(Parser *p, TokKind k)
+{
+    if (lay_peek(p) != k) {
+        char want[64];
+        const char *n = lex_kind_name(k);
+        if (n[0] == '\'')
+            snprintf(want, sizeof want, "%s", n);
+        else
+            snprintf(want, sizeof want, "'%s'", n);
+        unexpected(p, want);
+    }
+    return lay_next(p);
+}
+
+/* Closing tokens are never offside: they end whatever is open.  A missing
+ * closer is reported at the opener, where the mistake usually is. */
+static Token *expect_closer(Parser *p, TokKind k, const Token *opener)
+{
+    Token *t = lay_raw(p);
+    if (t->kind != k) {
+        const char *open = lex_kind_name(opener->kind);
+        if (t->kind == TK_EOF)
+            parse_error_at(p, opener->line, opener->col,
+                           "unmatched %s: expected %s before the end of input", open,
+                           lex_kind_name(k));
+        parse_error_at(p, opener->line, opener->col,
+                       "unmatched %s: expected %s before '%s' at line %d, column %d", open,
+                       lex_kind_name(k), tok_desc(t), t->line, t->col);
+    }
+    return lay_next(p);
+}
+
+static bool accept(Parser *p, TokKind k)
+{
+    if (lay_peek(p) == k) {
+        lay_next(p);
+        return true;
+    }
+    return false;
+}
+
+static Expr *new_expr(Parser *p, ExprKind k, const Token *at)
+{
+    Expr *e = parse_alloc(p, sizeof *e);
+    e->kind = k;
+    e->line = at->line;
+    e->col = at->col;
+    return e;
+}
+
+static Pat *new_pat(Parser *p, PatKind k, const Token *at)
+{
+    Pat *q = parse_alloc(p, sizeof *q);
+    q->kind = k;
+    q->line = at->line;
+    q->col = at->col;
+    return q;
+}
+
+/* Growable arrays of pointers in the arena. */
+typedef struct PtrVec {
+    void **v;
+    int n, cap;
+} PtrVec;
+
+static void vec_push(Parser *p, PtrVec *vec, void *x)
+{
+    if (vec->n == vec->cap) {
+        int cap = vec->cap ? vec->cap * 2 : 4;
+        void **nv = parse_alloc(p, (size_t)cap * sizeof(void *));
+        if (vec->n)
+            memcpy(nv, vec->v, (size_t)vec->n * sizeof(void *));
+        vec->v = nv;
+        vec->cap = cap;
+    }
+    vec->v[vec->n++] = x;
+}
+
+static bool is_closer(TokKind k)
+{
+    return k == TK_RPAREN || k == TK_RBRACK || k == TK_RARRAY || k == TK_RBRACE || k == TK_EOF ||
+           k == TK_END;
+}
+
+/* --------------------------------------------------------------- types --- */
+/* Type annotations are parsed and dropped: without a type checker they do
+ * not change behaviour.
+ *   type := tuple ('->' type)?     tuple := app ('*' app)*
+ *   app  := atom (name | '[' ']')*  atom := name ('<' type,* '>')? | '(' type ')' | '_'  */
+
+static void skip_type(Parser *p);
+
+static void skip_type_atom(Parser *p)
+{
+    TokKind k = lay_peek(p);
+    if (k == TK_LPAREN) {
+        Token *open = lay_next(p);
+        skip_type(p);
+        while (accept(p, TK_COMMA))
+            skip_type(p);
+        expect_closer(p, TK_RPAREN, open);
+    } else if (k == TK_IDENT || k == TK_UNDERSCORE) {
+        lay_next(p);
+        while (lay_peek(p) == TK_DOT && lay_raw(p)[1].kind == TK_IDENT) {
+            lay_next(p);
+            lay_next(p);
+        }
+        if (lay_peek(p) == TK_LT && !lay_raw(p)->space_before) {
+            lay_next(p);
+            skip_type(p);
+            while (accept(p, TK_COMMA))
+                skip_type(p);
+            expect(p, TK_GT);
+        }
+    } else {
+        unexpected(p, "a type");
+    }
+}
+
+static void skip_type_app(Parser *p)
+{
+    skip_type_atom(p);
+    for (;;) {
+        if (lay_peek(p) == TK_IDENT) {
+            lay_next(p);
+        } else if (lay_peek(p) == TK_LBRACK && lay_raw(p)[1].kind == TK_RBRACK) {
+            lay_next(p);
+            lay_next(p);
+        } else {
+            break;
+        }
+    }
+}
+
+static void skip_type(Parser *p)
+{
+    skip_type_app(p);
+    while (accept(p, TK_STAR))
+        skip_type_app(p);
+    if (accept(p, TK_ARROW))
+        skip_type(p);
+}
+
+/* ------------------------------------------------------------ patterns --- */
+
+static Pat *pat_pair(Parser *p, PatKind k, const Token *at, Pat *a, Pat *b)
+{
+    Pat *q = new_pat(p, k, at);
+    q->items = parse_alloc(p, 2 * sizeof(Pat *));
+    q->items[0] = a;
+    q->items[1] = b;
+    q->nitems = 2;
+    return q;
+}
+
+/* Can the current token begin an atomic pattern (a function parameter)? */
+static bool starts_pat_atom(Parser *p)
+{
+    switch (lay_peek(p)) {
+    case TK_IDENT: case TK_UNDERSCORE: case TK_LPAREN: case TK_LBRACK: case TK_INT:
+    case TK_FLOAT: case TK_STRING: case TK_CHAR: case TK_TRUE: case TK_FALSE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* pat_atom := '_' | name | literal | '-' number | '(' ')' | '(' pattern [':' type] ')'
+ *           | '[' ']' | '[' pattern (';' pattern)* ']' */
+static Pat *parse_pat_atom(Parser *p)
+{
+    Token *t = lay_raw(p);
+    switch (lay_peek(p)) {
+    case TK_UNDERSCORE:
+        lay_next(p);
+        return new_pat(p, P_WILD, t);
+    case TK_IDENT: {
+        lay_next(p);
+        Pat *q = new_pat(p, P_VAR, t);
+        q->name = t->text;
+        return q;
+    }
+    case TK_INT: {
+        lay_next(p);
+        Pat *q = new_pat(p, P_INT, t);
+        q->i = t->i;
+        return q;
+    }
+    case TK_FLOAT: {
+        lay_next(p);
+        Pat *q = new_pat(p, P_FLOAT, t);
+        q->f = t->f;
+        return q;
+    }
+    case TK_MINUS: {
+        lay_next(p);
+        Token *n = lay_raw(p);
+        if (lay_peek(p) == TK_INT) {
+            lay_next(p);
+            Pat *q = new_pat(p, P_INT, t);
+            q->i = (int64_t)(0 - (uint64_t)n->i);
+            return q;
+        }
+        if (lay_peek(p) == TK_FLOAT) {
+            lay_next(p);
+            Pat *q = new_pat(p, P_FLOAT, t);
+            q->f = -n->f;
+            return q;
+        }
+        unexpected(p, "a number after '-' in a pattern");
+    }
+    case TK_STRING: {
+        lay_next(p);
+        Pat *q = new_pat(p, P_STRING, t);
+        q->str = t->str;
+        q->str_len = t->str_len;
+        return q;
+    }
+    case TK_CHAR: {
+        lay_next(p);
+        Pat *q = new_pat(p, P_CHAR, t);
+        q->i = t->i;
+        return q;
+    }
+    case TK_TRUE:
+    case TK_FALSE: {
+        lay_next(p);
+        Pat *q = new_pat(p, P_BOOL, t);
+        q->i = t->kind == TK_TRUE;
+        return q;
+    }
+    case TK_LPAREN: {
+        lay_next(p);
+        if (lay_raw(p)->kind == TK_RPAREN) {
+            lay_next(p);
+            return new_pat(p, P_UNIT, t);
+        }
+        LayoutSave s = lay_push(p, lay_raw(p)->col);
+        Pat *q = parse_pattern(p);
+        if (accept(p, TK_COLON))
+            skip_type(p);
+        lay_pop(p, s);
+        expect_closer(p, TK_RPAREN, t);
+        return q;
+    }
+    case TK_LBRACK: {
+        lay_next(p);
+        if (lay_raw(p)->kind == TK_RBRACK) {
+            lay_next(p);
+            return new_pat(p, P_NIL, t);
+        }
+        PtrVec items = {0};
+        LayoutSave s = lay_push(p, lay_raw(p)->col);
+        for (;;) {
+            vec_push(p, &items, parse_pattern(p));
+            if (!accept(p, TK_SEMI))
+                break;
+            if (lay_raw(p)->kind == TK_RBRACK)
+                break;
+        }
+        lay_pop(p, s);
+        expect_closer(p, TK_RBRACK, t);
+        Pat *q = new_pat(p, P_LIST, t);
+        q->items = (Pat **)items.v;
+        q->nitems = items.n;
+        return q;
+    }
+    default:
+        unexpected(p, "a pattern");
+    }
+}
+
+/* pat_cons := pat_atom ('::' pat_cons)? */
+static Pat *parse_pat_cons(Parser *p)
+{
+    Pat *head = parse_pat_atom(p);
+    Token *t = lay_raw(p);
+    if (accept(p, TK_COLONCOLON))
+        return pat_pair(p, P_CONS, t, head, parse_pat_cons(p));
+    return head;
+}
+
+/* pat_tuple := pat_cons (',' pat_cons)* */
+static Pat *parse_pat_tuple(Parser *p)
+{
+    Token *t = lay_raw(p);
+    Pat *first = parse_pat_cons(p);
+    if (lay_peek(p) != TK_COMMA)
+        return first;
+    PtrVec items = {0};
+    vec_push(p, &items, first);
+    while (accept(p, TK_COMMA))
+        vec_push(p, &items, parse_pat_cons(p));
+    Pat *q = new_pat(p, P_TUPLE, t);
+    q->items = (Pat **)items.v;
+    q->nitems = items.n;
+    return q;
+}
+
+/* pattern := pat_tuple ('|' pat_tuple)* ('as' name)* */
+static Pat *parse_pattern(Parser *p)
+{
+    Pat *q = parse_pat_tuple(p);
+    while (lay_peek(p) == TK_BAR && !lay_raw(p)->bol) {
+        Token *t = lay_next(p);
+        q = pat_pair(p, P_OR, t, q, parse_pat_tuple(p));
+    }
+    while (lay_peek(p) == TK_AS) {
+        Token *t = lay_next(p);
+        Token *n = expect(p, TK_IDENT);
+        Pat *v = new_pat(p, P_VAR, n);
+        v->name = n->text;
+        q = pat_pair(p, P_AS, t, q, v);
+    }
+    return q;
+}
+
+/* --------------------------------------------------------- expressions --- */
+
+static bool starts_atom(Parser *p)
+{
+    Token *t = lay_raw(p);
+    switch (lay_peek(p)) {
+    case TK_INT: case TK_FLOAT: case TK_STRING: case TK_CHAR: case TK_IDENT: case TK_TRUE:
+    case TK_FALSE: case TK_LPAREN: case TK_LBRACK: case TK_LARRAY: case TK_BEGIN:
+        return true;
+    case TK_MINUS:
+        /* "f -1": a minus glued to its operand but not to what precedes it
+         * is a negative argument, as in F#. */
+        return t->space_before && !t->space_after && !t->bol;
+    default:
+        return false;
+    }
+}
+
+static Expr *parse_atom(Parser *p);
+static Expr *parse_unary(Parser *p);
+
+/* app := atom atom* */
+static Expr *parse_app(Parser *p)
+{
+    Token *t = lay_raw(p);
+    Expr *f = parse_atom(p);
+    if (!starts_atom(p))
+        return f;
+    PtrVec args = {0};
+    while (starts_atom(p)) {
+        if (lay_peek(p) == TK_MINUS) {
+            Token *m = lay_next(p);
+            Expr *neg = new_expr(p, E_NEG, m);
+            neg->a = parse_atom(p);
+            vec_push(p, &args, neg);
+        } else {
+            vec_push(p, &args, parse_atom(p));
+        }
+    }
+    Expr *e = new_expr(p, E_APP, t);
+    e->a = f;
+    e->items = (Expr **)args.v;
+    e->nitems = args.n;
+    return e;
+}
+
+static Expr *parse_unary(Parser *p)
+{
+    Token *t = lay_raw(p);
+    if (lay_peek(p) == TK_MINUS) {
+        lay_next(p);
+        Expr *operand = parse_unary(p);
+        if (operand->kind == E_INT) {
+            operand->i = (int64_t)(0 - (uint64_t)operand->i);
+            operand->line = t->line;
+            operand->col = t->col;
+            return operand;
+        }
+        if (operand->kind == E_FLOAT) {
+            operand->f = -operand->f;
+            operand->line = t->line;
+            operand->col = t->col;
+            return operand;
+        }
+        Expr *e = new_expr(p, E_NEG, t);
+        e->a = operand;
+        return e;
+    }
+    return parse_app(p);
+}
+
+static Expr *binop(Parser *p, const Token *t, Expr *a, Expr *b)
+{
+    Expr *e = new_expr(p, E_BINOP, t);
+    e->op = t->kind;
+    e->a = a;
+    e->b = b;
+    return e;
+}
+
+static Expr *parse_pow(Parser *p)
+{
+    Expr *a = parse_unary(p);
+    if (lay_peek(p) == TK_STARSTAR) {
+        Token *t = lay_next(p);
+        return binop(p, t, a, parse_pow(p));
+    }
+    return a;
+}
+
+static Expr *parse_mul(Parser *p)
+{
+    Expr *a = parse_pow(p);
+    for (;;) {
+        TokKind k = lay_peek(p);
+        if (k != TK_STAR && k != TK_SLASH && k != TK_PERCENT)
+            return a;
+        Token *t = lay_next(p);
+        a = binop(p, t, a, parse_pow(p));
+    }
+}
+
+static Expr *parse_add(Parser *p)
+{
+    Expr *a = parse_mul(p);
+    for (;;) {
+        TokKind k = lay_peek(p);
+        if (k != TK_PLUS && k != TK_MINUS)
+            return a;
+        Token *t = lay_next(p);
+        a = binop(p, t, a, parse_mul(p));
+    }
+}
+
+static Expr *parse_cons(Parser *p)
+{
+    Expr *a = parse_add(p);
+    if (lay_peek(p) == TK_COLONCOLON) {
+        Token *t = lay_next(p);
+        return binop(p, t, a, parse_cons(p));
+    }
+    return a;
+}
+
+static Expr *parse_concat(Parser *p)
+{
+    Expr *a = parse_cons(p);
+    TokKind k = lay_peek(p);
+    if (k == TK_AT || k == TK_CARET) {
+        Token *t = lay_next(p);
+        Expr *e = binop(p, t, a, parse_concat(p));
+        if (k == TK_CARET)
+            e->op = TK_PLUS; /* ^ is string concatenation */
+        return e;
+    }
+    return a;
+}
+
+/* Apply fn to one more argument, flattening "x |> f a" into "f a x". */
+static Expr *apply_to(Parser *p, const Token *t, Expr *fn, Expr *arg)
+{
+    Expr *e = new_expr(p, E_APP, t);
+    if (fn->kind == E_APP) {
+        e->a = fn->a;
+        e->items = parse_alloc(p, (size_t)(fn->nitems + 1) * sizeof(Expr *));
+        memcpy(e->items, fn->items, (size_t)fn->nitems * sizeof(Expr *));
+        e->items[fn->nitems] = arg;
+        e->nitems = fn->nitems + 1;
+    } else {
+        e->a = fn;
+        e->items = parse_alloc(p, sizeof(Expr *));
+        e->items[0] = arg;
+        e->nitems = 1;
+    }
+    e->line = fn->line;
+    e->col = fn->col;
+    return e;
+}
+
+static Expr *parse_cmp(Parser *p)
+{
+    Expr *a = parse_concat(p);
+    for (;;) {
+        TokKind k = lay_peek(p);
+        switch (k) {
+        case TK_EQ: case TK_NE: case TK_LT: case TK_GT: case TK_LE: case TK_GE: {
+            Token *t = lay_next(p);
+            a = binop(p, t, a, parse_concat(p));
+            break;
+        }
+        case TK_PIPE: {
+            Token *t = lay_next(p);
+            Expr *f = parse_concat(p);
+            a = apply_to(p, t, f, a);
+            break;
+        }
+        case TK_BACKPIPE: {
+            Token *t = lay_next(p);
+            a = apply_to(p, t, a, parse_concat(p));
+            break;
+        }
+        case TK_COMPOSE:
+        case TK_BACKCOMPOSE: {
+            Token *t = lay_next(p);
+            Expr *e = new_expr(p, E_COMPOSE, t);
+            Expr *b = parse_concat(p);
+            /* normalise to "first a, then b" */
+            e->a = k == TK_COMPOSE ? a : b;
+            e->b = k == TK_COMPOSE ? b : a;
+            a = e;
+            break;
+        }
+        default:
+            return a;
+        }
+    }
+}
+
+static Expr *parse_and(Parser *p)
+{
+    Expr *a = parse_cmp(p);
+    while (lay_peek(p) == TK_AMPAMP) {
+        Token *t = lay_next(p);
+        Expr *e = new_expr(p, E_AND, t);
+        e->a = a;
+        e->b = parse_cmp(p);
+        a = e;
+    }
+    return a;
+}
+
+static Expr *parse_or(Parser *p)
+{
+    Expr *a = parse_and(p);
+    while (lay_peek(p) == TK_BARBAR) {
+        Token *t = lay_next(p);
+        Expr *e = new_expr(p, E_OR, t);
+        e->a = a;
+        e->b = parse_and(p);
+        a = e;
+    }
+    return a;
+}
+
+static Expr *parse_tuple(Parser *p)
+{
+    Token *t = lay_raw(p);
+    Expr *first = parse_or(p);
+    if (lay_peek(p) != TK_COMMA)
+        return first;
+    PtrVec items = {0};
+    vec_push(p, &items, first);
+    while (accept(p, TK_COMMA))
+        vec_push(p, &items, parse_or(p));
+    Expr *e = new_expr(p, E_TUPLE, t);
+    e->items = (Expr **)items.v;
+    e->nitems = items.n;
+    return e;
+}
+
+static Expr *parse_stmt(Parser *p) { return parse_tuple(p); }
+
+/* expr := stmt (';' stmt)* */
+static Expr *parse_expr(Parser *p)
+{
+    Expr *a = parse_stmt(p);
+    while (lay_peek(p) == TK_SEMI) {
+        Token *t = lay_next(p);
+        TokKind k = lay_peek(p);
+        if (k == TK_EOF || is_closer(k))
+            break; /* trailing ';' */
+        Expr *e = new_expr(p, E_SEQ, t);
+        e->a = a;
+        e->b = parse_stmt(p);
+        a = e;
+    }
+    return a;
+}
+
+/* -------------------------------------------------------------- blocks --- */
+
+/* Is the current token the start of another item of the block at col? */
+static bool block_continues(Parser *p, int col)
+{
+    Token *t = lay_raw(p);
+    if (!t->bol || t->col != col || is_closer(t->kind))
+        return false;
+    switch (t->kind) {
+    case TK_BAR: case TK_THEN: case TK_ELSE: case TK_ELIF: case TK_WITH: case TK_AND:
+    case TK_IN: case TK_DONE: case TK_FINALLY:
+        return false;
+    default:
+        return true;
+    }
+}
+
+/* items := item (NEWLINE-at-col item)*, with a bodiless let scoping over
+ * the items after it. */
+static Expr *parse_items(Parser *p, int col)
+{
+    lay_item_start(p);
+    Token *t = lay_raw(p);
+    Expr *e = parse_expr(p);
+    if (e->kind == E_LET && !e->a) {
+        if (!block_continues(p, col))
+            parse_error_at(p, t->line, t->col,
+                           "the block following this 'let' is unfinished: a 'let' must be "
+                           "followed by an expression");
+        e->a = parse_items(p, col);
+        return e;
+    }
+    if (block_continues(p, col)) {
+        Token *at = lay_raw(p);
+        Expr *s = new_expr(p, E_SEQ, at);
+        s->a = e;
+        s->b = parse_items(p, col);
+        return s;
+    }
+    return e;
+}
+
+/* A block whose first token is the current one; it must start right of
+ * min_col (the column of the construct that owns it). */
+static Expr *parse_block(Parser *p, int min_col, const Token *owner)
+{
+    Token *t = lay_raw(p);
+    if (t->kind == TK_EOF || is_closer(t->kind))
+        unexpected(p, "an expression");
+    if (t->bol && t->col < min_col)
+        parse_error_at(p, t->line, t->col,
+                       "offside: this line must be indented more than the '%s' at line %d",
+                       tok_desc(owner), owner->line);
+    /* A lambda body may sit left of the bracket around the lambda, as long
+     * as it stays right of the enclosing block; a branch after a trailing
+     * then/else may line up with its block. */
+    int limit = owner->kind == TK_ARROW ? p->block_col : p->ctx_col;
+    bool may_align = owner->kind == TK_THEN || owner->kind == TK_ELSE || owner->kind == TK_ARROW;
+    if (t->bol && (t->col < limit || (t->col == limit && !may_align)))
+        parse_error_at(p, t->line, t->col,
+                       "offside: this line must be indented more than its enclosing block");
+    LayoutSave s = lay_push(p, t->col);
+    int saved_block = p->block_col;
+    p->block_col = t->col;
+    Expr *e = parse_items(p, t->col);
+    p->block_col = saved_block;
+    lay_pop(p, s);
+    return e;
+}
+
+/* ---------------------------------------------------------- let / fun --- */
+
+static Expr *make_lambda(Parser *p, const Token *t, PtrVec *params, Expr *body)
+{
+    Expr *e = new_expr(p, E_LAMBDA, t);
+    e->params = (Pat **)params->v;
+    e->nparams = params->n;
+    e->a = body;
+    return e;
+}
+
+/* binding := name pat_atom+ [':' type] '=' block        (function)
+ *          | pattern [':' type] '=' block                 (value) */
+static void parse_binding(Parser *p, Binding *b, const Token *let_tok)
+{
+    Token *t = lay_raw(p);
+    b->line = t->line;
+    b->col = t->col;
+    TokKind next = t[1].kind;
+    bool is_fun = t->kind == TK_IDENT && next != TK_EQ && next != TK_COLON && next != TK_COMMA &&
+                  next != TK_COLONCOLON && next != TK_AS && next != TK_BAR;
+    if (is_fun) {
+        lay_next(p);
+        Pat *name = new_pat(p, P_VAR, t);
+        name->name = t->text;
+        PtrVec params = {0};
+        while (starts_pat_atom(p))
+            vec_push(p, &params, parse_pat_atom(p));
+        if (params.n == 0)
+            unexpected(p, "'=' or parameters");
+        if (accept(p, TK_COLON))
+            skip_type(p);
+        Token *eq = expect(p, TK_EQ);
+        Expr *body = parse_block(p, let_tok->col + 1, let_tok);
+        b->pat = name;
+        b->is_fun = true;
+        b->value = make_lambda(p, eq, &params, body);
+        b->value->fn_name = t->text;
+        return;
+    }
+    b->pat = parse_pattern(p);
+    if (accept(p, TK_COLON))
+        skip_type(p);
+    expect(p, TK_EQ);
+    b->value = parse_block(p, let_tok->col + 1, let_tok);
+    if (b->pat->kind == P_VAR && b->value->kind == E_LAMBDA && !b->value->fn_name)
+        b->value->fn_name = b->pat->name;
+}
+
+/* let := 'let' ['rec'] binding ('and' binding)* ['in' expr] */
+static Expr *parse_let(Parser *p)
+{
+    Token *let_tok = lay_next(p);
+    Expr *e = new_expr(p, E_LET, let_tok);
+    e->is_rec = accept(p, TK_REC);
+    int cap = 2;
+    e->binds = parse_alloc(p, (size_t)cap * sizeof(Binding));
+    for (;;) {
+        if (e->nbinds == cap) {
+            Binding *nb = parse_alloc(p, (size_t)cap * 2 * sizeof(Binding));
+            memcpy(nb, e->binds, (size_t)cap * sizeof(Binding));
+            e->binds = nb;
+            cap *= 2;
+        }
+        parse_binding(p, &e->binds[e->nbinds++], let_tok);
+        Token *r = lay_raw(p);
+        if (r->kind == TK_AND && (!r->bol || r->col >= p->ctx_col)) {
+            if (!e->is_rec)
+                parse_error_at(p, r->line, r->col, "'and' joins bindings of a 'let rec' only");
+            lay_next(p);
+            continue;
+        }
+        break;
+    }
+    Token *r = lay_raw(p);
+    if (r->kind == TK_IN && (!r->bol || r->col >= p->ctx_col)) {
+        lay_next(p);
+        Token *b = lay_raw(p);
+        if (b->bol && b->col == p->ctx_col && !is_closer(b->kind)) {
+            /* "let x = e in" ending a line: the rest of the block is the body */
+            e->a = parse_items(p, p->ctx_col);
+        } else {
+            lay_item_start(p);
+            e->a = parse_expr(p);
+        }
+    }
+    return e;
+}
+
+/* fun := 'fun' pat_atom+ '->' block */
+static Expr *parse_fun(Parser *p)
+{
+    Token *t = lay_next(p);
+    PtrVec params = {0};
+    while (starts_pat_atom(p))
+        vec_push(p, &params, parse_pat_atom(p));
+    if (params.n == 0)
+        unexpected(p, "a parameter after 'fun'");
+    Token *arrow = expect(p, TK_ARROW);
+    Expr *body = parse_block(p, 0, arrow);
+    return make_lambda(p, t, &params, body);
+}
+
+/* arms := ['|'] arm ('|' arm)*     arm := pattern ['when' expr] '->' block */
+static void parse_arms(Parser *p, Expr *e, const Token *owner)
+{
+    int cap = 4;
+    e->arms = parse_alloc(p, (size_t)cap * sizeof(MatchArm));
+    int ctx = p->ctx_col;
+    Token *r = lay_raw(p);
+    if (r->kind == TK_BAR && (!r->bol || r->col >= ctx))
+        lay_next(p);
+    for (;;) {
+        if (e->narms == cap) {
+            MatchArm *na = parse_alloc(p, (size_t)cap * 2 * sizeof(MatchArm));
+            memcpy(na, e->arms, (size_t)cap * sizeof(MatchArm));
+            e->arms = na;
+            cap *= 2;
+        }
+        MatchArm *arm = &e->arms[e->narms++];
+        Token *pt = lay_raw(p);
+        if (pt->bol && pt->col < ctx)
+            unexpected(p, "a pattern");
+        /* the pattern itself may sit at the context column */
+        LayoutSave s = lay_push(p, ctx);
+        arm->pat = parse_pattern(p);
+        if (accept(p, TK_WHEN))
+            arm->guard = parse_expr(p);
+        lay_pop(p, s);
+        Token *arrow = expect(p, TK_ARROW);
+        arm->body = parse_block(p, owner->col, arrow);
+        r = lay_raw(p);
+        if (r->kind == TK_BAR && (!r->bol || r->col >= ctx)) {
+            lay_next(p);
+            continue;
+        }
+        break;
+    }
+}
+
+/* match := 'match' expr 'with' arms */
+static Expr *parse_match(Parser *p)
+{
+    Token *t = lay_next(p);
+    Expr *e = new_expr(p, E_MATCH, t);
+    LayoutSave s = lay_push(p, lay_raw(p)->col);
+    e->a = parse_expr(p);
+    lay_pop(p, s);
+    Token *w = lay_raw(p);
+    if (w->kind != TK_WITH)
+        unexpected(p, "'with' after the 'match' expression");
+    lay_next(p);
+    parse_arms(p, e, t);
+    return e;
+}
+
+/* if := 'if' expr 'then' block ('elif' expr 'then' block)* ['else' block] */
+static Expr *parse_if(Parser *p)
+{
+    Token *t = lay_next(p);
+    Expr *e = new_expr(p, E_IF, t);
+    int ctx = p->ctx_col;
+    LayoutSave s = lay_push(p, lay_raw(p)->col);
+    e->a = parse_expr(p);
+    lay_pop(p, s);
+    Token *th = lay_raw(p);
+    if (th->kind != TK_THEN || (th->bol && th->col < ctx))
+        unexpected(p, "'then'");
+    lay_next(p);
+    e->b = parse_block(p, 0, th);
+    Token *r = lay_raw(p);
+    if ((r->kind == TK_ELSE || r->kind == TK_ELIF) && (!r->bol || r->col >= ctx)) {
+        if (r->kind == TK_ELSE && r[1].kind == TK_IF && r[1].line == r->line) {
+            /* "else if" on one line chains like elif */
+            lay_next(p);
+            e->c = parse_if(p);
+        } else if (r->kind == TK_ELIF) {
+            /* elif is else-if: parse it as a nested if starting here */
+            r->kind = TK_IF;
+            e->c = parse_if(p);
+            r->kind = TK_ELIF;
+        } else {
+            lay_next(p);
+            e->c = parse_block(p, 0, r);
+        }
+    }
+    return e;
+}
+
+/* ---------------------------------------------------------------- atoms --- */
+
+static Expr *parse_list(Parser *p, Token *open)
+{
+    Expr *e = new_expr(p, E_LIST, open);
+    if (lay_raw(p)->kind == TK_RBRACK) {
+        lay_next(p);
+        return e;
+    }
+    int col = lay_raw(p)->col;
+    LayoutSave s = lay_push(p, col);
+    PtrVec items = {0};
+    Expr *first = parse_stmt(p);
+    if (lay_peek(p) == TK_DOTDOT) {
+        /* range: [a .. b] or [a .. step .. b] */
+        lay_next(p);
+        Expr *second = parse_stmt(p);
+        e->kind = E_RANGE;
+        e->a = first;
+        if (accept(p, TK_DOTDOT)) {
+            e->b = second;
+            e->c = parse_stmt(p);
+        } else {
+            e->c = second;
+        }
+        lay_pop(p, s);
+        expect_closer(p, TK_RBRACK, open);
+        return e;
+    }
+    vec_push(p, &items, first);
+    for (;;) {
+        if (accept(p, TK_SEMI)) {
+            if (lay_raw(p)->kind == TK_RBRACK)
+                break;
+            if (lay_raw(p)->bol)
+                lay_item_start(p);
+        } else if (block_continues(p, col)) {
+            lay_item_start(p);
+        } else {
+            break;
+        }
+        vec_push(p, &items, parse_stmt(p));
+    }
+    lay_pop(p, s);
+    expect_closer(p, TK_RBRACK, open);
+    e->items = (Expr **)items.v;
+    e->nitems = items.n;
+    return e;
+}
+
+static bool is_operator_value(TokKind k)
+{
+    switch (k) {
+    case TK_PLUS: case TK_MINUS: case TK_STAR: case TK_SLASH: case TK_PERCENT: case TK_STARSTAR:
+    case TK_EQ: case TK_NE: case TK_LT: case TK_GT: case TK_LE: case TK_GE: case TK_COLONCOLON:
+    case TK_AT: case TK_CARET: case TK_PIPE: case TK_BACKPIPE: case TK_COMPOSE:
+    case TK_BACKCOMPOSE: case TK_AMPAMP: case TK_BARBAR:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static Expr *parse_atom(Parser *p)
+{
+    Token *t = lay_raw(p);
+    switch (lay_peek(p)) {
+    case TK_INT: {
+        lay_next(p);
+        Expr *e = new_expr(p, E_INT, t);
+        e->i = t->i;
+        return e;
+    }
+    case TK_FLOAT: {
+        lay_next(p);
+        Expr *e = new_expr(p, E_FLOAT, t);
+        e->f = t->f;
+        return e;
+    }
+    case TK_STRING: {
+        lay_next(p);
+        Expr *e = new_expr(p, E_STRING, t);
+        e->str = t->str;
+        e->str_len = t->str_len;
+        return e;
+    }
+    case TK_CHAR: {
+        lay_next(p);
+        Expr *e = new_expr(p, E_CHAR, t);
+        e->i = t->i;
+        return e;
+    }
+    case TK_TRUE:
+    case TK_FALSE: {
+        lay_next(p);
+        Expr *e = new_expr(p, E_BOOL, t);
+        e->i = t->kind == TK_TRUE;
+        return e;
+    }
+    case TK_IDENT: {
+        lay_next(p);
+        Expr *e = new_expr(p, E_VAR, t);
+        e->str = t->text;
+        /* qualified name: A.b.c with no spaces around the dots */
+        while (lay_raw(p)->kind == TK_DOT && !lay_raw(p)->space_before &&
+               !lay_raw(p)->space_after && lay_raw(p)[1].kind == TK_IDENT) {
+            lay_next(p);
+            Token *n = lay_next(p);
+            size_t a = strlen(e->str), b = strlen(n->text);
+            char *q = parse_alloc(p, a + b + 2);
+            memcpy(q, e->str, a);
+            q[a] = '.';
+            memcpy(q + a + 1, n->text, b + 1);
+            e->str = q;
+        }
+        return e;
+    }
+    case TK_LPAREN: {
+        lay_next(p);
+        Token *in = lay_raw(p);
+        if (in->kind == TK_RPAREN) {
+            lay_next(p);
+            return new_expr(p, E_UNIT, t);
+        }
+        if (is_operator_value(in->kind) && in[1].kind == TK_RPAREN) {
+            lay_next(p);
+            lay_next(p);
+            Expr *e = new_expr(p, E_OPFN, in);
+            e->op = in->kind == TK_CARET ? TK_PLUS : in->kind;
+            return e;
+        }
+        LayoutSave s = lay_push(p, in->col);
+        Expr *e = parse_items(p, in->col);
+        if (accept(p, TK_COLON))
+            skip_type(p);
+        lay_pop(p, s);
+        expect_closer(p, TK_RPAREN, t);
+        return e;
+    }
+    case TK_BEGIN: {
+        lay_next(p);
+        Token *in = lay_raw(p);
+        LayoutSave s = lay_push(p, in->col);
+        Expr *e = parse_items(p, in->col);
+        lay_pop(p, s);
+        expect_closer(p, TK_END, t);
+        return e;
+    }
+    case TK_LBRACK:
+        lay_next(p);
+        return parse_list(p, t);
+    case TK_LET:
+        return parse_let(p);
+    case TK_FUN:
+        return parse_fun(p);
+    case TK_FUNCTION: {
+        lay_next(p);
+        Expr *e = new_expr(p, E_FUNCTION, t);
+        parse_arms(p, e, t);
+        return e;
+    }
+    case TK_MATCH:
+        return parse_match(p);
+    case TK_IF:
+        return parse_if(p);
+    default:
+        unexpected(p, "an expression");
+    }
+}
+
+/* ------------------------------------------------------------- program --- */
+
+int parse_program(Parser *p, Arena *arena, Token *toks, size_t ntoks, Program *out)
+{
+    memset(p, 0, sizeof *p);
+    p->arena = arena;
+    p->toks = toks;
+    p->ntoks = ntoks;
+    p->ctx_col = 0;
+    memset(out, 0, sizeof *out);
+    if (setjmp(p->fail))
+        return p->nomem ? -2 : -1;
+    PtrVec items = {0};
+    Token *first = lay_raw(p);
+    int col = first->col;
+    p->block_col = col;
+    while (lay_raw(p)->kind != TK_EOF) {
+        Token *t = lay_raw(p);
+        if (t->col != col)
+            parse_error_at(p, t->line, t->col,
+                           t->col > col ? "unexpected '%s': this line is indented more than the "
+                                          "top-level items"
+                                        : "unexpected '%s': offside of the top-level items",
+                           tok_desc(t));
+        LayoutSave s = lay_push(p, col);
+        Expr *e;
+        if (t->kind == TK_LET) {
+            e = parse_let(p);
+            if (e->a) {
+                /* verbose "let ... in" at top level is an expression */
+                while (lay_peek(p) == TK_SEMI)
+                    lay_next(p);
+            }
+        } else if (t->kind == TK_HASH) {
+            parse_error_at(p, t->line, t->col, "directives ('#...') are not supported");
+        } else {
+            e = parse_expr(p);
+        }
+        lay_pop(p, s);
+        Token *after = lay_raw(p);
+        if (after->kind != TK_EOF && !after->bol)
+            parse_error_at(p, after->line, after->col, "unexpected '%s' after the end of %s",
+                           tok_desc(after), e->kind == E_LET ? "the 'let'" : "the expression");
+        vec_push(p, &items, e);
+    }
+    out->items = (Expr **)items.v;
+    out->nitems = items.n;
+    return 0;
+}

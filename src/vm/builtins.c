@@ -1,0 +1,233 @@
+/*
+ * vm/builtins.c - the functions every script can call without a host:
+ * conversions (string, int, float), tuples (fst, snd), id, ignore, not,
+ * abs, min, max, compare, failwith.  They are static objects in the
+ * library's read-only data, shared by every VM and thread; the compiler
+ * finds them by name (builtin_lookup) and the VM by index (OP_BUILTIN).
+ * Each runs on the thread of the VM that calls it.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lang/compile.h"
+#include "util/error.h"
+#include "vm/vm.h"
+
+#define ARGS fsrs_vm *vm, const Value *a, int argc, Value *out, void *ud
+#define UNUSED (void)argc, (void)ud
+
+static int bi_id(ARGS) { (void)vm; UNUSED; *out = a[0]; return 0; }
+static int bi_ignore(ARGS) { (void)vm; (void)a; UNUSED; *out = mk_unit(); return 0; }
+
+static int bi_not(ARGS)
+{
+    UNUSED;
+    if (!IS_BOOL(a[0]))
+        vm_throw(vm, FSRS_ERUNTIME, "'not' expects a bool, not %s", value_type_name(a[0]));
+    *out = mk_bool(!AS_BOOL(a[0]));
+    return 0;
+}
+
+static int bi_fst(ARGS)
+{
+    UNUSED;
+    if (!IS_TUPLE(a[0]) || AS_TUPLE(a[0])->n != 2)
+        vm_throw(vm, FSRS_ERUNTIME, "'fst' expects a pair, not %s", value_type_name(a[0]));
+    *out = AS_TUPLE(a[0])->items[0];
+    return 0;
+}
+
+static int bi_snd(ARGS)
+{
+    UNUSED;
+    if (!IS_TUPLE(a[0]) || AS_TUPLE(a[0])->n != 2)
+        vm_throw(vm, FSRS_ERUNTIME, "'snd' expects a pair, not %s", value_type_name(a[0]));
+    *out = AS_TUPLE(a[0])->items[1];
+    return 0;
+}
+
+static int bi_abs(ARGS)
+{
+    UNUSED;
+    if (IS_INT(a[0]))
+        *out = mk_int(AS_INT(a[0]) < 0 ? (int64_t)(0 - (uint64_t)AS_INT(a[0])) : AS_INT(a[0]));
+    else if (IS_FLOAT(a[0]))
+        *out = mk_float(fabs(AS_FLOAT(a[0])));
+    else
+        vm_throw(vm, FSRS_ERUNTIME, "'abs' expects a number, not %s", value_type_name(a[0]));
+    return 0;
+}
+
+static int compare2(fsrs_vm *vm, Value x, Value y)
+{
+    const char *err = NULL;
+    int c = value_compare(x, y, &err);
+    if (err)
+        vm_throw(vm, FSRS_ERUNTIME, "%s", err);
+    return c;
+}
+
+static int bi_min(ARGS) { UNUSED; *out = compare2(vm, a[0], a[1]) <= 0 ? a[0] : a[1]; return 0; }
+static int bi_max(ARGS) { UNUSED; *out = compare2(vm, a[0], a[1]) >= 0 ? a[0] : a[1]; return 0; }
+static int bi_compare(ARGS) { UNUSED; *out = mk_int(compare2(vm, a[0], a[1])); return 0; }
+
+static int bi_failwith(ARGS)
+{
+    UNUSED;
+    (void)out;
+    if (!IS_STRING(a[0]))
+        vm_throw(vm, FSRS_ERUNTIME, "'failwith' expects a string, not %s", value_type_name(a[0]));
+    vm_throw(vm, FSRS_ERUNTIME, "%s", AS_STRING(a[0])->chars);
+}
+
+static int bi_string(ARGS)
+{
+    UNUSED;
+    if (IS_STRING(a[0])) {
+        *out = a[0];
+        return 0;
+    }
+    Buf b;
+    buf_init(&b, &vm->mem);
+    fmt_tostring(&b, a[0]);
+    if (b.failed) {
+        buf_free(&b);
+        vm_throw(vm, FSRS_ENOMEM, "out of memory");
+    }
+    ObjString *s = str_new(vm, b.data ? b.data : "", b.len);
+    buf_free(&b);
+    if (!s)
+        vm_throw(vm, FSRS_ENOMEM, "out of memory");
+    *out = mk_obj(s);
+    return 0;
+}
+
+/* .NET-style parse: optional blanks, sign, digits (or 0x/0o/0b). */
+static bool parse_int(const char *s, int64_t *out)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        s++;
+    bool neg = false;
+    if (*s == '-' || *s == '+')
+        neg = *s++ == '-';
+    int base = 10;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+        base = 16, s += 2;
+    else if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O'))
+        base = 8, s += 2;
+    else if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B'))
+        base = 2, s += 2;
+    if (!*s)
+        return false;
+    uint64_t v = 0;
+    const char *p = s;
+    for (; *p; p++) {
+        int d;
+        if (*p >= '0' && *p <= '9')
+            d = *p - '0';
+        else if (*p >= 'a' && *p <= 'f')
+            d = *p - 'a' + 10;
+        else if (*p >= 'A' && *p <= 'F')
+            d = *p - 'A' + 10;
+        else
+            break;
+        if (d >= base)
+            return false;
+        if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
+            return false;
+        v = v * (uint64_t)base + (uint64_t)d;
+    }
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    if (*p || p == s)
+        return false;
+    if (base == 10 && v > (uint64_t)INT64_MAX + (neg ? 1u : 0u))
+        return false;
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return true;
+}
+
+static int bi_int(ARGS)
+{
+    UNUSED;
+    Value v = a[0];
+    if (IS_INT(v) || IS_CHAR(v)) {
+        *out = mk_int(AS_INT(v));
+    } else if (IS_FLOAT(v)) {
+        double d = AS_FLOAT(v);
+        if (isnan(d) || d >= 9223372036854775808.0 || d < -9223372036854775808.0)
+            *out = mk_int(INT64_MIN);
+        else
+            *out = mk_int((int64_t)d);
+    } else if (IS_STRING(v)) {
+        int64_t i;
+        if (!parse_int(AS_STRING(v)->chars, &i))
+            vm_throw(vm, FSRS_ERUNTIME, "The input string '%s' was not in a correct format.",
+                     AS_STRING(v)->chars);
+        *out = mk_int(i);
+    } else {
+        vm_throw(vm, FSRS_ERUNTIME, "'int' cannot convert %s", value_type_name(v));
+    }
+    return 0;
+}
+
+static int bi_float(ARGS)
+{
+    UNUSED;
+    Value v = a[0];
+    if (IS_FLOAT(v)) {
+        *out = v;
+    } else if (IS_INT(v)) {
+        *out = mk_float((double)AS_INT(v));
+    } else if (IS_STRING(v)) {
+        const char *s = AS_STRING(v)->chars;
+        char *end;
+        errno = 0;
+        double d = strtod(s, &end);
+        while (*end == ' ' || *end == '\t')
+            end++;
+        bool blank = true;
+        for (const char *p = s; *p; p++)
+            if (*p != ' ' && *p != '\t')
+                blank = false;
+        if (blank || *end || strpbrk(s, "xXpP"))
+            vm_throw(vm, FSRS_ERUNTIME, "The input string '%s' was not in a correct format.", s);
+        *out = mk_float(d);
+    } else {
+        vm_throw(vm, FSRS_ERUNTIME, "'float' cannot convert %s", value_type_name(v));
+    }
+    return 0;
+}
+
+#define BUILTIN(fname, ar, cname)                                                            \
+    {                                                                                        \
+        .obj = {.next = NULL, .type = O_NATIVE, .marked = 0, .is_static = 1, .size = 0},    \
+        .fn = cname, .arity = ar, .aux = 0, .name = fname, .userdata = NULL, .data = NULL, .owner = NULL   \
+    }
+
+static const ObjNative builtins[] = {
+    BUILTIN("id", 1, bi_id),           BUILTIN("ignore", 1, bi_ignore),
+    BUILTIN("not", 1, bi_not),         BUILTIN("fst", 1, bi_fst),
+    BUILTIN("snd", 1, bi_snd),         BUILTIN("abs", 1, bi_abs),
+    BUILTIN("min", 2, bi_min),         BUILTIN("max", 2, bi_max),
+    BUILTIN("compare", 2, bi_compare), BUILTIN("failwith", 1, bi_failwith),
+    BUILTIN("string", 1, bi_string),   BUILTIN("int", 1, bi_int),
+    BUILTIN("float", 1, bi_float),     BUILTIN("int64", 1, bi_int),
+    BUILTIN("double", 1, bi_float),
+};
+
+#define NBUILTINS ((int)(sizeof builtins / sizeof builtins[0]))
+
+int builtin_lookup(const char *name)
+{
+    for (int i = 0; i < NBUILTINS; i++)
+        if (strcmp(builtins[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const ObjNative *builtin_get(int index) { return &builtins[index]; }
+
+int builtin_count(void) { return NBUILTINS; }

@@ -1,0 +1,304 @@
+/*
+ * vm/gc.c - the per-VM heap: allocation, limits and mark-and-sweep.
+ *
+ * Every heap object is on the VM's `objects` list.  Collection marks from
+ * the roots (value stack, globals, host imports, host handles) with an
+ * explicit gray stack, so deep lists cannot overflow the C stack, then
+ * sweeps the list.  Static objects (chunk constants, builtins, host
+ * function objects) are skipped without being written: they may be shared
+ * with other threads.  Only the VM's owner thread runs any of this.
+ */
+#include <string.h>
+
+#include "util/error.h"
+#include "vm/vm.h"
+
+#define GC_MIN_THRESHOLD (1u << 20)
+
+/* ---------------------------------------------------------------- mark --- */
+
+static void gray_push(fsrs_vm *vm, Obj *o)
+{
+    if (vm->ngray == vm->capgray) {
+        size_t cap = vm->capgray ? vm->capgray * 2 : 256;
+        Obj **g = mem_realloc(&vm->mem, vm->gray, vm->capgray * sizeof(Obj *), cap * sizeof(Obj *));
+        if (!g)
+            return; /* handled by the caller: mark_value falls back below */
+        vm->gray = g;
+        vm->capgray = cap;
+    }
+    vm->gray[vm->ngray++] = o;
+}
+
+static bool mark_obj(fsrs_vm *vm, Obj *o)
+{
+    if (o->is_static || o->marked)
+        return true;
+    o->marked = 1;
+    size_t before = vm->ngray;
+    gray_push(vm, o);
+    return vm->ngray > before;
+}
+
+static bool mark_value(fsrs_vm *vm, Value v)
+{
+    if (IS_OBJ(v))
+        return mark_obj(vm, AS_OBJ(v));
+    return true;
+}
+
+static void mark_chunk(fsrs_vm *vm, const fsrs_chunk *c)
+{
+    if (c == vm->chunk || !c)
+        return;
+    for (uint32_t i = 0; i < vm->nold; i++)
+        if (vm->old_chunks[i] == c)
+            vm->old_marks[i] = 1;
+}
+
+static bool blacken(fsrs_vm *vm, Obj *o)
+{
+    bool ok = true;
+    switch (o->type) {
+    case O_STRING:
+        break;
+    case O_NATIVE:
+        if (vm->nold)
+            mark_chunk(vm, ((ObjNative *)o)->owner);
+        break;
+    case O_TUPLE: {
+        ObjTuple *t = (ObjTuple *)o;
+        for (uint32_t i = 0; i < t->n; i++)
+            ok &= mark_value(vm, t->items[i]);
+        break;
+    }
+    case O_CONS: {
+        ObjCons *c = (ObjCons *)o;
+        ok &= mark_value(vm, c->head);
+        ok &= mark_value(vm, c->tail);
+        break;
+    }
+    case O_CLOSURE: {
+        ObjClosure *c = (ObjClosure *)o;
+        if (vm->nold)
+            mark_chunk(vm, c->proto->chunk);
+        for (uint32_t i = 0; i < c->ncaps; i++)
+            ok &= mark_value(vm, c->caps[i]);
+        break;
+    }
+    case O_PARTIAL: {
+        ObjPartial *p = (ObjPartial *)o;
+        ok &= mark_value(vm, p->fn);
+        for (uint32_t i = 0; i < p->nargs; i++)
+            ok &= mark_value(vm, p->args[i]);
+        break;
+    }
+    }
+    return ok;
+}
+
+static void free_obj(fsrs_vm *vm, Obj *o)
+{
+    vm->bytes -= o->size;
+    mem_free(&vm->mem, o, o->size);
+}
+
+void gc_collect(fsrs_vm *vm)
+{
+    bool ok = true;
+    for (Value *v = vm->stack; v < vm->sp; v++)
+        ok &= mark_value(vm, *v);
+    for (uint32_t i = 0; i < vm->nglobals; i++)
+        ok &= mark_value(vm, vm->globals[i]);
+    if (vm->chunk)
+        for (uint32_t i = 0; i < vm->chunk->nhosts; i++)
+            ok &= mark_value(vm, vm->imports[i]);
+    for (size_t i = 0; i < vm->nhandles; i++)
+        ok &= mark_value(vm, vm->handles[i]);
+    while (vm->ngray > 0)
+        ok &= blacken(vm, vm->gray[--vm->ngray]);
+    if (!ok) {
+        for (uint32_t i = 0; i < vm->nold; i++)
+            vm->old_marks[i] = 0;
+        /* The gray stack could not grow: some reachable objects may be
+         * unmarked.  Freeing nothing is the only safe outcome. */
+        for (Obj *o = vm->objects; o; o = o->next)
+            o->marked = 0;
+        vm->ngray = 0;
+        return;
+    }
+    /* a replaced chunk no live closure refers to can go */
+    for (uint32_t i = 0; i < vm->nold;) {
+        if (!vm->old_marks[i]) {
+            fsrs_chunk_free(vm->old_chunks[i]);
+            vm->old_chunks[i] = vm->old_chunks[--vm->nold];
+            vm->old_marks[i] = vm->old_marks[vm->nold];
+        } else {
+            vm->old_marks[i++] = 0;
+        }
+    }
+    Obj **link = &vm->objects;
+    while (*link) {
+        Obj *o = *link;
+        if (o->marked) {
+            o->marked = 0;
+            link = &o->next;
+        } else {
+            *link = o->next;
+            free_obj(vm, o);
+        }
+    }
+    vm->next_gc = vm->bytes * 2 > GC_MIN_THRESHOLD ? vm->bytes * 2 : GC_MIN_THRESHOLD;
+}
+
+void gc_free_all(fsrs_vm *vm)
+{
+    Obj *o = vm->objects;
+    while (o) {
+        Obj *next = o->next;
+        free_obj(vm, o);
+        o = next;
+    }
+    vm->objects = NULL;
+    for (uint32_t i = 0; i < vm->nold; i++)
+        fsrs_chunk_free(vm->old_chunks[i]);
+    mem_free(&vm->mem, vm->old_chunks, vm->capold * sizeof(fsrs_chunk *));
+    mem_free(&vm->mem, vm->old_marks, vm->capold);
+    vm->old_chunks = NULL;
+    vm->old_marks = NULL;
+    vm->nold = vm->capold = 0;
+    mem_free(&vm->mem, vm->gray, vm->capgray * sizeof(Obj *));
+    vm->gray = NULL;
+    vm->ngray = vm->capgray = 0;
+}
+
+/* ------------------------------------------------------------ allocate --- */
+
+/* 0 ok, FSRS_ELIMIT over the memory limit, FSRS_ENOMEM allocator failed */
+static int alloc_raw(fsrs_vm *vm, size_t size, int type, void **out)
+{
+    if (vm->bytes + size > vm->next_gc)
+        gc_collect(vm);
+    if (vm->cfg.memory_limit && vm->bytes + size > vm->cfg.memory_limit) {
+        gc_collect(vm);
+        if (vm->bytes + size > vm->cfg.memory_limit)
+            return FSRS_ELIMIT;
+    }
+    Obj *o = mem_alloc(&vm->mem, size);
+    if (!o) {
+        gc_collect(vm);
+        o = mem_alloc(&vm->mem, size);
+        if (!o)
+            return FSRS_ENOMEM;
+    }
+    o->type = (uint8_t)type;
+    o->marked = 0;
+    o->is_static = 0;
+    o->size = (uint32_t)size;
+    o->next = vm->objects;
+    vm->objects = o;
+    vm->bytes += size;
+    *out = o;
+    return 0;
+}
+
+void *gc_alloc(fsrs_vm *vm, size_t size, int type)
+{
+    void *o = NULL;
+    if (size > UINT32_MAX)
+        return NULL;
+    return alloc_raw(vm, size, type, &o) ? NULL : o;
+}
+
+void *gc_alloc_x(fsrs_vm *vm, size_t size, int type)
+{
+    void *o = NULL;
+    if (size > UINT32_MAX)
+        vm_throw(vm, FSRS_ELIMIT, "object too large (%zu bytes)", size);
+    int rc = alloc_raw(vm, size, type, &o);
+    if (rc == FSRS_ELIMIT)
+        vm_throw(vm, FSRS_ELIMIT, "memory limit exceeded (%zu bytes)", vm->cfg.memory_limit);
+    if (rc)
+        vm_throw(vm, FSRS_ENOMEM, "out of memory");
+    return o;
+}
+
+static void str_fill(ObjString *s, const char *src, size_t n)
+{
+    s->len = (uint32_t)n;
+    s->hash = string_hash(src, n);
+    memcpy(s->chars, src, n);
+    s->chars[n] = '\0';
+}
+
+ObjString *str_new_x(fsrs_vm *vm, const char *s, size_t n)
+{
+    if (n >= UINT32_MAX - sizeof(ObjString) - 1)
+        vm_throw(vm, FSRS_ELIMIT, "string too long");
+    ObjString *str = gc_alloc_x(vm, sizeof(ObjString) + n + 1, O_STRING);
+    str_fill(str, s, n);
+    return str;
+}
+
+ObjString *str_new(fsrs_vm *vm, const char *s, size_t n)
+{
+    if (n >= UINT32_MAX - sizeof(ObjString) - 1)
+        return NULL;
+    ObjString *str = gc_alloc(vm, sizeof(ObjString) + n + 1, O_STRING);
+    if (str)
+        str_fill(str, s, n);
+    return str;
+}
+
+/* head and tail must be reachable by the caller (on the stack) if they are
+ * heap objects: allocation may collect. */
+Value cons_x(fsrs_vm *vm, Value head, Value tail)
+{
+    ObjCons *c = gc_alloc_x(vm, sizeof(ObjCons), O_CONS);
+    c->head = head;
+    c->tail = tail;
+    return mk_obj(c);
+}
+
+bool gc_retire_reserve(fsrs_vm *vm)
+{
+    if (vm->nold < vm->capold)
+        return true;
+    uint32_t cap = vm->capold ? vm->capold * 2 : 4;
+    fsrs_chunk **c = mem_realloc(&vm->mem, vm->old_chunks, vm->capold * sizeof(fsrs_chunk *),
+                                 cap * sizeof(fsrs_chunk *));
+    if (!c)
+        return false;
+    vm->old_chunks = c;
+    uint8_t *m = mem_realloc(&vm->mem, vm->old_marks, vm->capold, cap);
+    if (!m) {
+        /* keep the arrays consistent: shrink the chunk array's record */
+        return false;
+    }
+    vm->old_marks = m;
+    vm->capold = cap;
+    return true;
+}
+
+void gc_retire_chunk(fsrs_vm *vm, fsrs_chunk *chunk)
+{
+    /* gc_retire_reserve made room */
+    vm->old_chunks[vm->nold] = chunk;
+    vm->old_marks[vm->nold] = 0;
+    vm->nold++;
+}
+
+bool handle_push(fsrs_vm *vm, Value v)
+{
+    if (vm->nhandles == vm->caphandles) {
+        size_t cap = vm->caphandles ? vm->caphandles * 2 : 64;
+        Value *h = mem_realloc(&vm->mem, vm->handles, vm->caphandles * sizeof(Value),
+                               cap * sizeof(Value));
+        if (!h)
+            return false;
+        vm->handles = h;
+        vm->caphandles = cap;
+    }
+    vm->handles[vm->nhandles++] = v;
+    return true;
+}

@@ -1,0 +1,237 @@
+/*
+ * vm/value.c - structural equality, ordering and hashing of values, and
+ * the public value readers and inline constructors (fsrs/value.h).
+ * Pure functions: any thread that may read the values.
+ */
+#include <string.h>
+
+#include "vm/object.h"
+
+uint32_t string_hash(const char *s, size_t n)
+{
+    /* FNV-1a */
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (uint8_t)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+bool value_equal(Value a, Value b)
+{
+    for (;;) {
+        if (a.tag_ != b.tag_)
+            return false;
+        switch (a.tag_) {
+        case V_UNIT:
+        case V_NIL:
+            return true;
+        case V_BOOL:
+        case V_INT:
+        case V_CHAR:
+            return a.as_.i == b.as_.i;
+        case V_FLOAT:
+            return a.as_.f == b.as_.f;
+        default:
+            break;
+        }
+        Obj *x = AS_OBJ(a), *y = AS_OBJ(b);
+        if (x == y)
+            return true;
+        if (x->type != y->type)
+            return false;
+        switch (x->type) {
+        case O_STRING: {
+            ObjString *s = (ObjString *)x, *t = (ObjString *)y;
+            return s->len == t->len && s->hash == t->hash && memcmp(s->chars, t->chars, s->len) == 0;
+        }
+        case O_TUPLE: {
+            ObjTuple *s = (ObjTuple *)x, *t = (ObjTuple *)y;
+            if (s->n != t->n)
+                return false;
+            for (uint32_t i = 0; i + 1 < s->n; i++)
+                if (!value_equal(s->items[i], t->items[i]))
+                    return false;
+            if (s->n == 0)
+                return true;
+            a = s->items[s->n - 1];
+            b = t->items[t->n - 1];
+            continue;
+        }
+        case O_CONS: {
+            ObjCons *s = (ObjCons *)x, *t = (ObjCons *)y;
+            if (!value_equal(s->head, t->head))
+                return false;
+            a = s->tail;
+            b = t->tail;
+            continue;
+        }
+        default:
+            return false; /* functions: identity only */
+        }
+    }
+}
+
+static int cmp_num(double x, double y) { return x < y ? -1 : x > y ? 1 : 0; }
+static int cmp_int(int64_t x, int64_t y) { return x < y ? -1 : x > y ? 1 : 0; }
+
+int value_compare(Value a, Value b, const char **err)
+{
+    for (;;) {
+        if (a.tag_ != b.tag_) {
+            /* [] sorts before any non-empty list */
+            if (IS_NIL(a) && IS_CONS(b))
+                return -1;
+            if (IS_CONS(a) && IS_NIL(b))
+                return 1;
+            *err = "cannot compare values of different types";
+            return 0;
+        }
+        switch (a.tag_) {
+        case V_UNIT:
+        case V_NIL:
+            return 0;
+        case V_BOOL:
+        case V_INT:
+        case V_CHAR:
+            return cmp_int(a.as_.i, b.as_.i);
+        case V_FLOAT:
+            return cmp_num(a.as_.f, b.as_.f);
+        default:
+            break;
+        }
+        Obj *x = AS_OBJ(a), *y = AS_OBJ(b);
+        if (x == y)
+            return 0;
+        if (x->type != y->type) {
+            *err = "cannot compare values of different types";
+            return 0;
+        }
+        switch (x->type) {
+        case O_STRING: {
+            ObjString *s = (ObjString *)x, *t = (ObjString *)y;
+            uint32_t n = s->len < t->len ? s->len : t->len;
+            int c = memcmp(s->chars, t->chars, n);
+            if (c)
+                return c < 0 ? -1 : 1;
+            return cmp_int(s->len, t->len);
+        }
+        case O_TUPLE: {
+            ObjTuple *s = (ObjTuple *)x, *t = (ObjTuple *)y;
+            if (s->n != t->n)
+                return cmp_int(s->n, t->n);
+            for (uint32_t i = 0; i + 1 < s->n; i++) {
+                int c = value_compare(s->items[i], t->items[i], err);
+                if (c || *err)
+                    return c;
+            }
+            if (s->n == 0)
+                return 0;
+            a = s->items[s->n - 1];
+            b = t->items[t->n - 1];
+            continue;
+        }
+        case O_CONS: {
+            ObjCons *s = (ObjCons *)x, *t = (ObjCons *)y;
+            int c = value_compare(s->head, t->head, err);
+            if (c || *err)
+                return c;
+            a = s->tail;
+            b = t->tail;
+            continue;
+        }
+        default:
+            *err = "functions cannot be compared";
+            return 0;
+        }
+    }
+}
+
+const char *value_type_name(Value v)
+{
+    switch (v.tag_) {
+    case V_UNIT: return "unit";
+    case V_BOOL: return "bool";
+    case V_INT: return "int";
+    case V_FLOAT: return "float";
+    case V_CHAR: return "char";
+    case V_NIL: return "list";
+    default: break;
+    }
+    switch (OBJ_TYPE(v)) {
+    case O_STRING: return "string";
+    case O_TUPLE: return "tuple";
+    case O_CONS: return "list";
+    default: return "function";
+    }
+}
+
+/* ------------------------------------------------------------ public API --- */
+
+fsrs_type fsrs_value_type(fsrs_value v)
+{
+    switch (v.tag_) {
+    case V_UNIT: return FSRS_TYPE_UNIT;
+    case V_BOOL: return FSRS_TYPE_BOOL;
+    case V_INT: return FSRS_TYPE_INT;
+    case V_FLOAT: return FSRS_TYPE_FLOAT;
+    case V_CHAR: return FSRS_TYPE_CHAR;
+    case V_NIL: return FSRS_TYPE_LIST;
+    case V_OBJ: break;
+    default: return FSRS_TYPE_OTHER;
+    }
+    switch (OBJ_TYPE(v)) {
+    case O_STRING: return FSRS_TYPE_STRING;
+    case O_TUPLE: return FSRS_TYPE_TUPLE;
+    case O_CONS: return FSRS_TYPE_LIST;
+    case O_CLOSURE:
+    case O_PARTIAL:
+    case O_NATIVE: return FSRS_TYPE_FUNCTION;
+    default: return FSRS_TYPE_OTHER;
+    }
+}
+
+const char *fsrs_type_name(fsrs_type t)
+{
+    static const char *const names[] = {"unit",  "bool",  "int",  "float",    "char",
+                                        "string", "tuple", "list", "function", "other"};
+    return (unsigned)t <= FSRS_TYPE_OTHER ? names[t] : "other";
+}
+
+fsrs_value fsrs_unit(void) { return mk_unit(); }
+fsrs_value fsrs_bool(bool b) { return mk_bool(b); }
+fsrs_value fsrs_int(int64_t i) { return mk_int(i); }
+fsrs_value fsrs_float(double f) { return mk_float(f); }
+fsrs_value fsrs_nil(void) { return mk_nil(); }
+
+bool fsrs_value_as_bool(fsrs_value v) { return IS_BOOL(v) && AS_BOOL(v); }
+int64_t fsrs_value_as_int(fsrs_value v) { return IS_INT(v) || IS_CHAR(v) ? AS_INT(v) : 0; }
+double fsrs_value_as_float(fsrs_value v) { return IS_FLOAT(v) ? AS_FLOAT(v) : 0.0; }
+
+const char *fsrs_value_as_string(fsrs_value v, size_t *len_out)
+{
+    if (!IS_STRING(v)) {
+        if (len_out)
+            *len_out = 0;
+        return NULL;
+    }
+    if (len_out)
+        *len_out = AS_STRING(v)->len;
+    return AS_STRING(v)->chars;
+}
+
+size_t fsrs_tuple_size(fsrs_value v) { return IS_TUPLE(v) ? AS_TUPLE(v)->n : 0; }
+
+fsrs_value fsrs_tuple_get(fsrs_value v, size_t i)
+{
+    if (!IS_TUPLE(v) || i >= AS_TUPLE(v)->n)
+        return mk_unit();
+    return AS_TUPLE(v)->items[i];
+}
+
+bool fsrs_list_is_empty(fsrs_value v) { return !IS_CONS(v); }
+fsrs_value fsrs_list_head(fsrs_value v) { return IS_CONS(v) ? AS_CONS(v)->head : mk_unit(); }
+fsrs_value fsrs_list_tail(fsrs_value v) { return IS_CONS(v) ? AS_CONS(v)->tail : mk_nil(); }
+
+bool fsrs_value_equal(fsrs_value a, fsrs_value b) { return value_equal(a, b); }
