@@ -6,6 +6,7 @@
  *   vm.h     per-thread virtual machines that run chunks
  *   value.h  script values as the host sees them
  *   error.h  status codes and fsrs_error_last()
+ *   reload.h the hot-reload engine and its readers
  */
 #ifndef FSRS_FSRS_H
 #define FSRS_FSRS_H
@@ -19,5 +20,6 @@
 #include "error.h"
 #include "value.h"
 #include "vm.h"
+#include "reload.h"
 
 #endif

@@ -1,0 +1,169 @@
+/*
+ * reload/engine.h - the hot-reload engine's shared state (private).
+ *
+ * The engine is a pipeline of four threads:
+ *
+ *   watcher (watch_linux.c) --FileEvent--> debouncer (debounce.c)
+ *     --Script* request--> compiler (compile_stage.c)
+ *     --Result--> executor (publish.c) --> Script.current (readers)
+ *
+ * Each arrow is an SPSC ring (util/ring.h) with the consumer's doorbell
+ * (util/doorbell.h).  Who writes what:
+ *   - Script.path/name are written once, before the script is published in
+ *     the registry (release on nscripts); readers and stages only read them.
+ *   - Script.queued: set by the debouncer when it sends a request, cleared by
+ *     the compiler before it reads the file (so a change after the clear
+ *     always causes a new request).
+ *   - Script.last_hash, compiled: compiler thread only.
+ *   - Script.current: written by the executor (immediate mode) or by the
+ *     thread calling fsrs_engine_sync (sync mode), read by readers.
+ *   - Script.pending: executor and sync thread, by atomic exchange only.
+ *   - Script.next_version: executor only.
+ */
+#ifndef FSRS_RELOAD_ENGINE_H
+#define FSRS_RELOAD_ENGINE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ck_epoch.h>
+
+#include <fsrs/reload.h>
+
+#include "util/doorbell.h"
+#include "util/ring.h"
+
+#define FSRS_PATH_MAX 4096
+
+/* A published version: immutable once visible. */
+typedef struct Version {
+    ck_epoch_entry_t epoch_entry; /* first: CK_EPOCH_CONTAINER */
+    struct fsrs_engine *engine;
+    void *artifact;               /* fsrs_chunk * with the default compiler */
+    uint64_t number;
+} Version;
+
+typedef struct Script {
+    char *path;                   /* as watched (absolute or as given) */
+    _Atomic(Version *) current;
+    _Atomic(Version *) pending;   /* sync mode: waiting for fsrs_engine_sync */
+    atomic_bool queued;
+    atomic_uint_fast64_t published_number;
+    /* compiler thread */
+    uint64_t last_hash;
+    bool compiled;
+    /* executor thread */
+    uint64_t next_version;
+    /* debouncer thread */
+    uint64_t first_event_us;      /* of the current burst, 0 if none */
+    uint64_t deadline_us;         /* when to send, 0 if nothing pending */
+    bool want;                    /* changed since the last request */
+    bool force;                   /* a manual reload: compile even if unchanged */
+} Script;
+
+typedef enum FileEventKind {
+    EV_CHANGED,   /* content may have changed; writer still busy */
+    EV_SAVED,     /* writer closed the file or it was renamed into place */
+    EV_DELETED,
+    EV_RESCAN,    /* inotify overflowed: every script may have changed */
+    EV_MANUAL,    /* fsrs_engine_reload */
+} FileEventKind;
+
+typedef struct FileEvent {
+    FileEventKind kind;
+    uint64_t t_us;
+    struct FileEvent *next;       /* watcher's overflow list */
+    char path[];                  /* full path */
+} FileEvent;
+
+typedef struct Request {
+    Script *script;
+    bool force;                   /* skip the unchanged-content check */
+    uint64_t event_us, debounce_end_us;
+    struct Request *next;
+} Request;
+
+typedef struct Result {
+    Script *script;
+    bool ok;
+    void *artifact;
+    char error[1024];
+    size_t source_size;
+    uint64_t event_us, debounce_end_us, compile_start_us, compile_end_us;
+    struct Result *next;
+} Result;
+
+typedef struct Watch {
+    int wd;
+    char *dir;                    /* directory watched */
+    char *only;                   /* watch one file of it (basename), or NULL */
+} Watch;
+
+typedef struct Stage {
+    pthread_t thread;
+    bool running;
+    Doorbell bell;
+} Stage;
+
+struct fsrs_engine {
+    fsrs_engine_config cfg;
+    char **extensions;
+    char **host_names;
+    unsigned ring_size;
+
+    /* script registry: slots written once, count published with release */
+    Script *scripts;
+    atomic_uint nscripts;
+
+    /* control: watches, manual requests, start/stop; never taken by readers */
+    pthread_mutex_t lock;
+    Watch *watches;
+    unsigned nwatches, capwatches;
+    FileEvent *manual;            /* manual reload events for the debouncer */
+    atomic_bool stopping;
+    bool started;
+
+    int inotify_fd;
+    Stage watcher, debouncer, compiler, executor;
+    Ring events, requests, results;
+
+    /* epoch reclamation */
+    ck_epoch_t epoch;
+    ck_epoch_record_t *exec_rec;  /* executor's record (publish + poll) */
+    ck_epoch_record_t *sync_rec;  /* the record fsrs_engine_sync retires with */
+    pthread_mutex_t records_lock; /* reader records: create/free only */
+    ck_epoch_record_t **records;
+    unsigned nrecords, caprecords;
+
+    /* statistics */
+    atomic_uint_fast64_t st_ok, st_failed, st_skipped, st_events, st_coalesced, st_overflows,
+        st_retired, st_freed;
+
+    /* waiters of fsrs_engine_wait_reload */
+    pthread_mutex_t wait_lock;
+    pthread_cond_t wait_cond;
+    uint64_t reload_seq;
+    fsrs_reload_info last_info;
+    char last_path[FSRS_PATH_MAX];
+    char last_error[1024];
+};
+
+/* engine.c */
+Script *engine_find_script(fsrs_engine *e, const char *path);
+Script *engine_add_script(fsrs_engine *e, const char *path);
+bool engine_has_extension(const fsrs_engine *e, const char *path);
+void version_retire(fsrs_engine *e, ck_epoch_record_t *rec, Version *v);
+
+/* stage thread bodies */
+void *watcher_main(void *engine);
+void *debouncer_main(void *engine);
+void *compiler_main(void *engine);
+void *executor_main(void *engine);
+
+/* watch_linux.c: queue events for every script file under a watch */
+void watch_scan(fsrs_engine *e, const Watch *w, FileEventKind kind);
+FileEvent *event_new(FileEventKind kind, const char *path, uint64_t t_us);
+
+#endif

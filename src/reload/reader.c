@@ -1,0 +1,212 @@
+/*
+ * reload/reader.c - readers: host threads that run the engine's scripts.
+ *
+ * A reader owns an epoch record and, per script, a VM and the number of
+ * the version that VM has loaded.  fsrs_reader_call loads the script's
+ * current version inside an epoch section (acquire; pairs with the
+ * publisher's release), loads it into the VM if it is newer than the one
+ * there, and calls.  The VM holds its own reference to the chunk it loaded,
+ * so the section only has to cover reading Script.current.  No lock, no
+ * wait: a reload in progress is simply not seen until it is published.
+ *
+ * Threads: a reader is used by one thread at a time (the one running its
+ * scripts); creating and freeing it takes the engine's records lock.
+ */
+#define _GNU_SOURCE
+#include "reload/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/error.h"
+
+#ifdef FSRS_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#endif
+
+ck_epoch_record_t *engine_reader_record(fsrs_engine *e);
+void engine_release_record(fsrs_engine *e, ck_epoch_record_t *r);
+
+typedef struct ReaderSlot {
+    fsrs_vm *vm;
+    uint64_t version;   /* loaded into vm; 0: none */
+} ReaderSlot;
+
+struct fsrs_reader {
+    fsrs_engine *engine;
+    ck_epoch_record_t *rec;
+    unsigned depth;     /* nesting of enter/leave */
+    fsrs_config vm_cfg;
+    fsrs_vm_setup_fn setup;
+    void *setup_userdata;
+    ReaderSlot *slots;  /* indexed like engine->scripts */
+    unsigned nslots;
+};
+
+int fsrs_reader_new(fsrs_engine *e, const fsrs_config *vm_cfg, fsrs_vm_setup_fn setup,
+                    void *setup_userdata, fsrs_reader **out)
+{
+    if (!e || !out)
+        return fsrs__error_set(FSRS_EINVAL, NULL, 0, 0, "fsrs_reader_new: NULL argument");
+    fsrs_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return fsrs__error_set(FSRS_ENOMEM, NULL, 0, 0, "out of memory");
+    r->engine = e;
+    if (vm_cfg)
+        r->vm_cfg = *vm_cfg;
+    else
+        fsrs_config_init(&r->vm_cfg);
+    r->setup = setup;
+    r->setup_userdata = setup_userdata;
+    r->rec = engine_reader_record(e);
+    if (!r->rec) {
+        free(r);
+        return fsrs__error_set(FSRS_ENOMEM, NULL, 0, 0, "out of memory");
+    }
+    *out = r;
+    return FSRS_OK;
+}
+
+void fsrs_reader_free(fsrs_reader *r)
+{
+    if (!r)
+        return;
+    for (unsigned i = 0; i < r->nslots; i++)
+        fsrs_vm_free(r->slots[i].vm);
+    free(r->slots);
+    engine_release_record(r->engine, r->rec);
+    free(r);
+}
+
+void fsrs_reader_enter(fsrs_reader *r)
+{
+    if (r->depth++ == 0)
+        ck_epoch_begin(r->rec, NULL);
+}
+
+void fsrs_reader_leave(fsrs_reader *r)
+{
+    if (r->depth == 0)
+        return;
+    if (--r->depth == 0) {
+#ifdef FSRS_TSAN
+        __tsan_release(&r->engine->epoch);
+#endif
+        ck_epoch_end(r->rec, NULL);
+    }
+}
+
+static ReaderSlot *slot_for(fsrs_reader *r, Script *s)
+{
+    unsigned idx = (unsigned)(s - r->engine->scripts);
+    if (idx >= r->nslots) {
+        unsigned n = idx + 8;
+        ReaderSlot *ns = realloc(r->slots, n * sizeof *ns);
+        if (!ns)
+            return NULL;
+        memset(ns + r->nslots, 0, (n - r->nslots) * sizeof *ns);
+        r->slots = ns;
+        r->nslots = n;
+    }
+    ReaderSlot *slot = &r->slots[idx];
+    if (!slot->vm) {
+        if (fsrs_vm_new(&r->vm_cfg, &slot->vm) != FSRS_OK)
+            return NULL;
+        if (r->setup && r->setup(slot->vm, r->setup_userdata) != FSRS_OK) {
+            fsrs_vm_free(slot->vm);
+            slot->vm = NULL;
+            return NULL;
+        }
+    }
+    return slot;
+}
+
+static bool default_compiler(const fsrs_engine *e)
+{
+    return e->cfg.compiler.userdata == e;
+}
+
+int fsrs_reader_call(fsrs_reader *r, const char *path, const char *fn, int argc,
+                     const fsrs_value *argv, fsrs_value *out)
+{
+    if (!r || !path || !fn)
+        return fsrs__error_set(FSRS_EINVAL, NULL, 0, 0, "fsrs_reader_call: NULL argument");
+    fsrs_engine *e = r->engine;
+    if (!default_compiler(e))
+        return fsrs__error_set(FSRS_EINVAL, path, 0, 0,
+                               "fsrs_reader_call needs the default compiler; use "
+                               "fsrs_reader_artifact");
+    Script *s = engine_find_script(e, path);
+    if (!s)
+        return fsrs__error_set(FSRS_ENOTFOUND, path, 0, 0, "no script '%s'", path);
+    ReaderSlot *slot = slot_for(r, s);
+    if (!slot)
+        return fsrs__error_set(FSRS_ENOMEM, path, 0, 0, "out of memory creating a VM");
+    fsrs_reader_enter(r);
+    /* acquire: pairs with the publisher's release exchange */
+    Version *v = atomic_load_explicit(&s->current, memory_order_acquire);
+    int rc;
+    if (!v) {
+        rc = fsrs__error_set(FSRS_ENOTFOUND, path, 0, 0, "'%s' has no compiled version yet",
+                             path);
+    } else if (v->number != slot->version &&
+               (rc = fsrs_vm_load(slot->vm, v->artifact)) != FSRS_OK) {
+        /* top-level code failed: retried on the next call */
+        slot->version = 0;
+    } else {
+        slot->version = v->number;
+        rc = fsrs_vm_call(slot->vm, fn, argc, argv, out);
+    }
+    fsrs_reader_leave(r);
+    return rc;
+}
+
+const void *fsrs_reader_artifact(fsrs_reader *r, const char *path, uint64_t *version_out)
+{
+    if (version_out)
+        *version_out = 0;
+    if (!r || !path)
+        return NULL;
+    Script *s = engine_find_script(r->engine, path);
+    if (!s)
+        return NULL;
+    /* acquire: pairs with the publisher's release exchange */
+    Version *v = atomic_load_explicit(&s->current, memory_order_acquire);
+    if (!v)
+        return NULL;
+    if (version_out)
+        *version_out = v->number;
+    return v->artifact;
+}
+
+uint64_t fsrs_reader_version(const fsrs_reader *r, const char *path)
+{
+    if (!r || !path)
+        return 0;
+    Script *s = engine_find_script(r->engine, path);
+    if (!s)
+        return 0;
+    unsigned idx = (unsigned)(s - r->engine->scripts);
+    return idx < r->nslots ? r->slots[idx].version : 0;
+}
+
+fsrs_vm *fsrs_reader_vm(fsrs_reader *r, const char *path)
+{
+    if (!r || !path)
+        return NULL;
+    Script *s = engine_find_script(r->engine, path);
+    if (!s)
+        return NULL;
+    ReaderSlot *slot = slot_for(r, s);
+    return slot ? slot->vm : NULL;
+}
+
+void fsrs_reader_release(fsrs_reader *r)
+{
+    if (!r)
+        return;
+    for (unsigned i = 0; i < r->nslots; i++)
+        if (r->slots[i].vm)
+            fsrs_vm_release(r->slots[i].vm, 0);
+}
