@@ -1,0 +1,468 @@
+/*
+ * tests/reload/test_engine.c - the hot-reload engine end to end: real files
+ * in temporary directories, real inotify, the engine's real threads, and
+ * readers calling the published scripts.
+ */
+#include "helpers.h"
+
+#include <criterion/criterion.h>
+#include <pthread.h>
+
+typedef struct Fixture {
+    char *dir;
+    char *script;
+    fsrs_engine *engine;
+    fsrs_reader *reader;
+} Fixture;
+
+static void fixture_open(Fixture *f, const fsrs_engine_config *cfg, const char *initial)
+{
+    f->dir = make_tmpdir();
+    cr_assert_not_null(f->dir);
+    f->script = path_in(f->dir, "main.fsrs");
+    if (initial)
+        save_in_place(f->script, initial);
+    cr_assert_eq(fsrs_engine_new(cfg, &f->engine), FSRS_OK);
+    cr_assert_eq(fsrs_engine_watch(f->engine, f->dir), FSRS_OK);
+    cr_assert_eq(fsrs_engine_start(f->engine), FSRS_OK);
+    cr_assert_eq(fsrs_reader_new(f->engine, NULL, NULL, NULL, &f->reader), FSRS_OK);
+}
+
+static void fixture_close(Fixture *f)
+{
+    fsrs_reader_free(f->reader);
+    fsrs_engine_free(f->engine);
+    remove_tree(f->dir);
+    free(f->script);
+    free(f->dir);
+}
+
+typedef struct VersionWait {
+    fsrs_engine *engine;
+    const char *path;
+    uint64_t at_least;
+} VersionWait;
+
+static bool version_reached(void *arg)
+{
+    VersionWait *w = arg;
+    return fsrs_engine_version(w->engine, w->path) >= w->at_least;
+}
+
+static void wait_version(Fixture *f, uint64_t v)
+{
+    VersionWait w = {f->engine, f->script, v};
+    cr_assert(wait_until(version_reached, &w, 5000), "version %llu not published (have %llu)",
+              (unsigned long long)v, (unsigned long long)fsrs_engine_version(f->engine, f->script));
+}
+
+/* Call value () in the script and return the int it gives. */
+static int64_t call_value(Fixture *f)
+{
+    fsrs_value args[1] = {fsrs_unit()}, out;
+    int rc = fsrs_reader_call(f->reader, f->script, "value", 1, args, &out);
+    cr_assert_eq(rc, FSRS_OK, "call failed: %s", fsrs_error_last() ? fsrs_error_last()->message : "?");
+    int64_t v = fsrs_value_as_int(out);
+    fsrs_reader_release(f->reader);
+    return v;
+}
+
+static char *script_for(int n)
+{
+    static char buf[256];
+    snprintf(buf, sizeof buf, "let n = %d\nlet value () = n * 10 + 1\n", n);
+    return buf;
+}
+
+static void default_cfg(fsrs_engine_config *cfg, unsigned debounce_ms)
+{
+    fsrs_engine_config_init(cfg);
+    cfg->debounce_ms = debounce_ms;
+}
+
+/* ------------------------------------------------------------- watching --- */
+
+Test(engine, watch_missing_path_is_an_error, .timeout = 10)
+{
+    fsrs_engine *e;
+    cr_assert_eq(fsrs_engine_new(NULL, &e), FSRS_OK);
+    cr_assert_eq(fsrs_engine_watch(e, "/nonexistent/dir/x.fsrs"), FSRS_ENOTFOUND);
+    cr_assert(strstr(fsrs_error_last()->message, "/nonexistent/dir/x.fsrs"));
+    fsrs_engine_free(e);
+}
+
+Test(engine, watch_file_with_other_extension_is_an_error, .timeout = 10)
+{
+    char *dir = make_tmpdir();
+    char *p = path_in(dir, "notes.txt");
+    save_in_place(p, "hello");
+    fsrs_engine *e;
+    cr_assert_eq(fsrs_engine_new(NULL, &e), FSRS_OK);
+    cr_assert_eq(fsrs_engine_watch(e, p), FSRS_EINVAL);
+    cr_assert(strstr(fsrs_error_last()->message, ".fsrs"));
+    fsrs_engine_free(e);
+    remove_tree(dir);
+    free(p);
+    free(dir);
+}
+
+Test(engine, initial_scripts_are_published_on_start, .timeout = 20)
+{
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 0);
+    Fixture f;
+    fixture_open(&f, &cfg, script_for(1));
+    wait_version(&f, 1);
+    cr_assert_eq(call_value(&f), 11);
+    cr_assert_eq(fsrs_reader_version(f.reader, f.script), 1);
+    cr_assert(fsrs_engine_is_watching(f.engine));
+    fixture_close(&f);
+}
+
+Test(engine, watching_a_single_file, .timeout = 20)
+{
+    char *dir = make_tmpdir();
+    char *a = path_in(dir, "a.fsrs"), *b = path_in(dir, "b.fsrs");
+    save_in_place(a, script_for(1));
+    save_in_place(b, script_for(2));
+    fsrs_engine *e;
+    cr_assert_eq(fsrs_engine_new(NULL, &e), FSRS_OK);
+    cr_assert_eq(fsrs_engine_watch(e, a), FSRS_OK);
+    cr_assert_eq(fsrs_engine_start(e), FSRS_OK);
+    VersionWait w = {e, a, 1};
+    cr_assert(wait_until(version_reached, &w, 5000));
+    save_in_place(b, script_for(3));
+    save_in_place(a, script_for(4));
+    w.at_least = 2;
+    cr_assert(wait_until(version_reached, &w, 5000));
+    cr_assert_eq(fsrs_engine_version(e, b), 0, "b.fsrs is not watched");
+    fsrs_engine_free(e);
+    remove_tree(dir);
+    free(a);
+    free(b);
+    free(dir);
+}
+
+/* ------------------------------------------------------- ways of saving --- */
+
+typedef void (*save_fn)(const char *path, const char *text);
+
+/* Save new content with `save` and check that exactly one reload publishes
+ * exactly the final content. */
+static void check_save_style(save_fn save, unsigned debounce_ms)
+{
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, debounce_ms);
+    Fixture f;
+    fixture_open(&f, &cfg, script_for(1));
+    wait_version(&f, 1);
+    fsrs_engine_stats before;
+    fsrs_engine_stats_get(f.engine, &before);
+    save(f.script, script_for(2));
+    wait_version(&f, 2);
+    cr_assert_eq(call_value(&f), 21);
+    /* give stray events time to cause a second reload, if they would */
+    sleep_ms(250 + debounce_ms);
+    fsrs_engine_stats after;
+    fsrs_engine_stats_get(f.engine, &after);
+    cr_assert_eq(fsrs_engine_version(f.engine, f.script), 2, "one save gave more than one version");
+    cr_assert_eq(after.reloads_ok - before.reloads_ok, 1);
+    cr_assert_eq(after.reloads_failed, 0);
+    fixture_close(&f);
+}
+
+Test(engine, save_in_place_reloads_once, .timeout = 20) { check_save_style(save_in_place, 0); }
+Test(engine, save_in_place_with_window, .timeout = 20) { check_save_style(save_in_place, 20); }
+Test(engine, truncate_then_write_reloads_once, .timeout = 20)
+{
+    check_save_style(save_truncate_then_write, 0);
+}
+Test(engine, rename_into_place_reloads_once, .timeout = 20) { check_save_style(save_by_rename, 0); }
+Test(engine, delete_then_create_reloads_once, .timeout = 20)
+{
+    check_save_style(save_delete_create, 0);
+}
+
+static void save_with_cp(const char *path, const char *text)
+{
+    char src[1024], cmd[2100];
+    snprintf(src, sizeof src, "%s.src", path);
+    save_in_place(src, text);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", src, path);
+    cr_assert_eq(system(cmd), 0);
+    unlink(src);
+}
+
+Test(engine, cp_over_the_script_reloads_once, .timeout = 20) { check_save_style(save_with_cp, 0); }
+
+static void save_with_sed(const char *path, const char *text)
+{
+    (void)text; /* sed turns "let n = 1" into "let n = 2" */
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "sed -i 's/let n = 1/let n = 2/' '%s'", path);
+    cr_assert_eq(system(cmd), 0);
+}
+
+Test(engine, sed_in_place_reloads_once, .timeout = 20) { check_save_style(save_with_sed, 0); }
+
+/* -------------------------------------------------- deletes and errors --- */
+
+Test(engine, deleted_script_keeps_serving_and_resumes, .timeout = 20)
+{
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 0);
+    Fixture f;
+    fixture_open(&f, &cfg, script_for(1));
+    wait_version(&f, 1);
+    unlink(f.script);
+    sleep_ms(100);
+    cr_assert_eq(call_value(&f), 11, "the last good version keeps serving");
+    save_in_place(f.script, script_for(5));
+    wait_version(&f, 2);
+    cr_assert_eq(call_value(&f), 51);
+    fixture_close(&f);
+}
+
+typedef struct Calls {
+    pthread_mutex_t lock;
+    int ok, failed;
+    uint64_t last_version;
+    char last_error[512];
+    bool timestamps_ordered;
+} Calls;
+
+static void on_reload(const fsrs_reload_info *info, void *ud)
+{
+    Calls *c = ud;
+    pthread_mutex_lock(&c->lock);
+    if (info->ok) {
+        c->ok++;
+        c->timestamps_ordered = info->event_us <= info->debounce_end_us &&
+                                info->debounce_end_us <= info->compile_start_us &&
+                                info->compile_start_us <= info->compile_end_us &&
+                                info->compile_end_us <= info->publish_us;
+    } else {
+        c->failed++;
+        snprintf(c->last_error, sizeof c->last_error, "%s", info->error);
+    }
+    c->last_version = info->version;
+    pthread_mutex_unlock(&c->lock);
+}
+
+Test(engine, compile_error_keeps_old_version_and_reports, .timeout = 20)
+{
+    Calls calls = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 0);
+    cfg.on_reload = on_reload;
+    cfg.userdata = &calls;
+    Fixture f;
+    fixture_open(&f, &cfg, script_for(1));
+    wait_version(&f, 1);
+
+    uint64_t seq = fsrs_engine_reload_count(f.engine);
+    save_in_place(f.script, "let n = 1\nlet value () = n +\n");
+    fsrs_reload_info info;
+    cr_assert_eq(fsrs_engine_wait_reload(f.engine, seq, 5000, &info), FSRS_OK);
+    cr_assert_not(info.ok);
+    cr_assert_not_null(info.error);
+    cr_assert(strstr(info.error, "main.fsrs:3:"), "diagnostic has file:line:col: %s", info.error);
+    cr_assert_eq(info.version, 1, "version 1 keeps serving");
+    cr_assert_eq(call_value(&f), 11);
+
+    save_in_place(f.script, script_for(7));
+    wait_version(&f, 2);
+    cr_assert_eq(call_value(&f), 71);
+
+    fsrs_engine_stats st;
+    fsrs_engine_stats_get(f.engine, &st);
+    cr_assert_eq(st.reloads_ok, 2);
+    cr_assert_eq(st.reloads_failed, 1);
+    pthread_mutex_lock(&calls.lock);
+    cr_assert_eq(calls.ok, 2);
+    cr_assert_eq(calls.failed, 1);
+    cr_assert(strstr(calls.last_error, "main.fsrs:3:"));
+    cr_assert(calls.timestamps_ordered);
+    pthread_mutex_unlock(&calls.lock);
+    fixture_close(&f);
+}
+
+Test(engine, runtime_error_in_new_top_level_is_reported_to_the_reader, .timeout = 20)
+{
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 0);
+    Fixture f;
+    fixture_open(&f, &cfg, script_for(1));
+    wait_version(&f, 1);
+    save_in_place(f.script, "let n = 1 / 0\nlet value () = 3\n");
+    wait_version(&f, 2);
+    fsrs_value arg = fsrs_unit(), out;
+    cr_assert_eq(fsrs_reader_call(f.reader, f.script, "value", 1, &arg, &out), FSRS_ERUNTIME);
+    cr_assert(strstr(fsrs_error_last()->message, "division by zero"));
+    save_in_place(f.script, script_for(8));
+    wait_version(&f, 3);
+    cr_assert_eq(call_value(&f), 81);
+    fixture_close(&f);
+}
+
+/* ------------------------------------------------------- control, stats --- */
+
+Test(engine, manual_reload_publishes_a_new_version, .timeout = 20)
+{
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 0);
+    Fixture f;
+    fixture_open(&f, &cfg, script_for(1));
+    wait_version(&f, 1);
+    cr_assert_eq(fsrs_engine_reload(f.engine, "main.fsrs"), FSRS_OK, "found by file name");
+    wait_version(&f, 2);
+    cr_assert_eq(call_value(&f), 11);
+    cr_assert_eq(fsrs_engine_reload(f.engine, "nope.fsrs"), FSRS_ENOTFOUND);
+    fixture_close(&f);
+}
+
+Test(engine, unchanged_content_is_skipped, .timeout = 20)
+{
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 0);
+    Fixture f;
+    fixture_open(&f, &cfg, script_for(1));
+    wait_version(&f, 1);
+    save_in_place(f.script, script_for(1));
+    fsrs_engine_stats st;
+    uint64_t end = now_ms() + 5000;
+    do {
+        sleep_ms(1);
+        fsrs_engine_stats_get(f.engine, &st);
+    } while (st.skipped_unchanged == 0 && now_ms() < end);
+    cr_assert_eq(st.skipped_unchanged, 1);
+    cr_assert_eq(fsrs_engine_version(f.engine, f.script), 1);
+    cr_assert_geq(st.events, 1);
+    fixture_close(&f);
+}
+
+Test(engine, wait_reload_times_out, .timeout = 10)
+{
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 0);
+    Fixture f;
+    fixture_open(&f, &cfg, script_for(1));
+    wait_version(&f, 1);
+    uint64_t t0 = now_ms();
+    cr_assert_eq(fsrs_engine_wait_reload(f.engine, fsrs_engine_reload_count(f.engine), 50, NULL),
+                 FSRS_ELIMIT);
+    cr_assert_geq(now_ms() - t0, 45);
+    fixture_close(&f);
+}
+
+Test(engine, stop_and_start_again, .timeout = 20)
+{
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 0);
+    Fixture f;
+    fixture_open(&f, &cfg, script_for(1));
+    wait_version(&f, 1);
+    cr_assert_eq(fsrs_engine_stop(f.engine, 2000), FSRS_OK);
+    cr_assert_not(fsrs_engine_is_watching(f.engine));
+    cr_assert_eq(call_value(&f), 11, "published versions stay readable when stopped");
+    save_in_place(f.script, script_for(2));
+    cr_assert_eq(fsrs_engine_start(f.engine), FSRS_OK);
+    wait_version(&f, 2);
+    cr_assert_eq(call_value(&f), 21);
+    fixture_close(&f);
+}
+
+Test(engine, safe_point_publishing, .timeout = 20)
+{
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 0);
+    cfg.publish = FSRS_PUBLISH_AT_SYNC;
+    Fixture f;
+    fixture_open(&f, &cfg, script_for(1));
+    fsrs_reload_info info;
+    cr_assert_eq(fsrs_engine_wait_reload(f.engine, 0, 5000, &info), FSRS_OK);
+    cr_assert(info.ok);
+    cr_assert_eq(fsrs_engine_version(f.engine, f.script), 0, "not visible before the sync");
+    fsrs_value arg = fsrs_unit(), out;
+    cr_assert_eq(fsrs_reader_call(f.reader, f.script, "value", 1, &arg, &out), FSRS_ENOTFOUND);
+    cr_assert_eq(fsrs_engine_sync(f.engine), 1);
+    cr_assert_eq(call_value(&f), 11);
+
+    uint64_t seq = fsrs_engine_reload_count(f.engine);
+    save_in_place(f.script, script_for(2));
+    cr_assert_eq(fsrs_engine_wait_reload(f.engine, seq, 5000, &info), FSRS_OK);
+    cr_assert_eq(call_value(&f), 11, "the old version serves until the next safe point");
+    cr_assert_eq(fsrs_engine_sync(f.engine), 1);
+    cr_assert_eq(call_value(&f), 21);
+    cr_assert_eq(fsrs_engine_sync(f.engine), 0);
+    fixture_close(&f);
+}
+
+/* ------------------------------------------------------------ storms --- */
+
+Test(engine, write_storm_final_content_wins, .timeout = 60)
+{
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 0);
+    Fixture f;
+    fixture_open(&f, &cfg, script_for(0));
+    wait_version(&f, 1);
+    for (int i = 1; i <= 1000; i++) {
+        if (i % 3 == 0)
+            save_by_rename(f.script, script_for(i));
+        else
+            save_in_place(f.script, script_for(i));
+    }
+    uint64_t end = now_ms() + 10000;
+    int64_t v = 0;
+    while ((v = call_value(&f)) != 10001 && now_ms() < end)
+        sleep_ms(1);
+    cr_assert_eq(v, 10001, "the last content written is the one published");
+    fsrs_engine_stats st;
+    fsrs_engine_stats_get(f.engine, &st);
+    cr_assert_leq(st.reloads_ok, 1001);
+    cr_assert_eq(st.reloads_failed, 0, "no partially written file was compiled");
+    fixture_close(&f);
+}
+
+Test(engine, queue_overflow_triggers_a_rescan, .timeout = 60)
+{
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 0);
+    char *dir = make_tmpdir();
+    char *p = path_in(dir, "main.fsrs");
+    fsrs_engine *e;
+    cr_assert_eq(fsrs_engine_new(&cfg, &e), FSRS_OK);
+    cr_assert_eq(fsrs_engine_watch(e, dir), FSRS_OK);
+    /* the threads are not running: flood the kernel's queue (16384 events
+     * by default) until it overflows, then create the script, whose events
+     * are lost: only the rescan can find it */
+    char *junk = path_in(dir, "junk.fsrs");
+    int lim = 16384;
+    FILE *fp = fopen("/proc/sys/fs/inotify/max_queued_events", "r");
+    if (fp) {
+        if (fscanf(fp, "%d", &lim) != 1)
+            lim = 16384;
+        fclose(fp);
+    }
+    for (int i = 0; i < lim + 100; i++)
+        save_in_place(junk, "let x = 1\n");
+    save_in_place(p, script_for(9));
+    cr_assert_eq(fsrs_engine_start(e), FSRS_OK);
+    VersionWait w = {e, p, 1};
+    cr_assert(wait_until(version_reached, &w, 20000), "the rescan found the new script");
+    fsrs_engine_stats st;
+    fsrs_engine_stats_get(e, &st);
+    cr_assert_geq(st.overflows, 1);
+    fsrs_reader *r;
+    cr_assert_eq(fsrs_reader_new(e, NULL, NULL, NULL, &r), FSRS_OK);
+    fsrs_value arg = fsrs_unit(), out;
+    cr_assert_eq(fsrs_reader_call(r, p, "value", 1, &arg, &out), FSRS_OK);
+    cr_assert_eq(fsrs_value_as_int(out), 91);
+    fsrs_reader_free(r);
+    fsrs_engine_free(e);
+    remove_tree(dir);
+    free(junk);
+    free(p);
+    free(dir);
+}
