@@ -200,6 +200,14 @@ int fsrs_reader_call(fsrs_reader *r, const char *path, const char *fn, int argc,
                      const fsrs_value *argv, fsrs_value *out);
 
 /*
+ * Bring the reader's VM for `path` to the script's current version: if it
+ * is newer than the one loaded, load it (running its top-level code).
+ * FSRS_OK, FSRS_ENOTFOUND (no version yet), or the load's error.  Outside
+ * a section it makes its own.  Never blocks.
+ */
+int fsrs_reader_load(fsrs_reader *r, const char *path);
+
+/*
  * The artifact of a script's current version, for engines with a custom
  * compiler (with the default compiler it is the fsrs_chunk).  Call it inside
  * a section: the pointer stays valid until fsrs_reader_leave.  *version_out

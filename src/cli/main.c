@@ -4,6 +4,7 @@
  *   fsrs run FILE      run a script; its output goes to stdout (exit 0)
  *   fsrs check FILE    compile only
  *   fsrs disasm FILE   print the bytecode
+ *   fsrs watch PATH    hot-reload demo (cli/watch.c)
  *
  * Compile errors print "FILE:LINE:COL: error: MESSAGE", the source line and
  * a caret on stderr and exit 1; runtime errors print the message and the
@@ -16,6 +17,8 @@
 
 #include <fsrs/fsrs.h>
 
+#include "cli/cli.h"
+
 enum { EXIT_COMPILE = 1, EXIT_RUNTIME = 2, EXIT_USAGE = 64 };
 
 static void usage(FILE *to)
@@ -25,6 +28,8 @@ static void usage(FILE *to)
                 "  run FILE      compile and run a Mini-F# script (.fsrs, .fs, .fsx)\n"
                 "  check FILE    compile only and report errors\n"
                 "  disasm FILE   print the compiled bytecode\n"
+                "  watch PATH [--entry NAME] [--debounce MS] [--json]\n"
+                "                watch a script or directory and run each new version\n"
                 "  version       print the version\n");
 }
 
@@ -51,7 +56,7 @@ static bool has_script_ext(const char *path)
 }
 
 /* Print the source line `line` of `path` and a caret under column col. */
-static void show_caret(const char *path, int line, int col)
+void cli_show_caret(const char *path, int line, int col)
 {
     FILE *fp = fopen(path, "rb");
     if (!fp || line <= 0)
@@ -92,7 +97,7 @@ static int report_compile_error(const char *path)
     if (e->line > 0) {
         fprintf(stderr, "%s:%d:%d: error: %s\n", e->file ? e->file : path, e->line, e->col,
                 e->message);
-        show_caret(path, e->line, e->col);
+        cli_show_caret(path, e->line, e->col);
     } else {
         fprintf(stderr, "%s: error: %s\n", e->file ? e->file : path, e->message);
     }
@@ -187,6 +192,8 @@ int main(int argc, char **argv)
         printf("fsrs %s\n", FSRS_VERSION_STRING);
         return 0;
     }
+    if (strcmp(cmd, "watch") == 0)
+        return cli_watch(argc - 2, argv + 2);
     if (argc != 3) {
         usage(stderr);
         return EXIT_USAGE;

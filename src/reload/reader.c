@@ -127,15 +127,32 @@ static bool default_compiler(const fsrs_engine *e)
     return e->cfg.compiler.userdata == e;
 }
 
-int fsrs_reader_call(fsrs_reader *r, const char *path, const char *fn, int argc,
-                     const fsrs_value *argv, fsrs_value *out)
+/* Load the script's current version into the slot's VM if it is newer.
+ * Inside a section. */
+static int load_current(fsrs_reader *r, Script *s, ReaderSlot *slot, const char *path)
 {
-    if (!r || !path || !fn)
-        return fsrs__error_set(FSRS_EINVAL, NULL, 0, 0, "fsrs_reader_call: NULL argument");
+    (void)r;
+    /* acquire: pairs with the publisher's release exchange */
+    Version *v = atomic_load_explicit(&s->current, memory_order_acquire);
+    if (!v)
+        return fsrs__error_set(FSRS_ENOTFOUND, path, 0, 0, "'%s' has no compiled version yet",
+                               path);
+    if (v->number == slot->version)
+        return FSRS_OK;
+    int rc = fsrs_vm_load(slot->vm, v->artifact);
+    /* a failed top-level run is retried on the next call */
+    slot->version = rc == FSRS_OK ? v->number : 0;
+    return rc;
+}
+
+static int prepare(fsrs_reader *r, const char *path, Script **s_out, ReaderSlot **slot_out)
+{
+    if (!r || !path)
+        return fsrs__error_set(FSRS_EINVAL, NULL, 0, 0, "fsrs_reader: NULL argument");
     fsrs_engine *e = r->engine;
     if (!default_compiler(e))
         return fsrs__error_set(FSRS_EINVAL, path, 0, 0,
-                               "fsrs_reader_call needs the default compiler; use "
+                               "running scripts needs the default compiler; use "
                                "fsrs_reader_artifact");
     Script *s = engine_find_script(e, path);
     if (!s)
@@ -143,21 +160,38 @@ int fsrs_reader_call(fsrs_reader *r, const char *path, const char *fn, int argc,
     ReaderSlot *slot = slot_for(r, s);
     if (!slot)
         return fsrs__error_set(FSRS_ENOMEM, path, 0, 0, "out of memory creating a VM");
+    *s_out = s;
+    *slot_out = slot;
+    return FSRS_OK;
+}
+
+int fsrs_reader_load(fsrs_reader *r, const char *path)
+{
+    Script *s = NULL;
+    ReaderSlot *slot = NULL;
+    int rc = prepare(r, path, &s, &slot);
+    if (rc)
+        return rc;
     fsrs_reader_enter(r);
-    /* acquire: pairs with the publisher's release exchange */
-    Version *v = atomic_load_explicit(&s->current, memory_order_acquire);
-    int rc;
-    if (!v) {
-        rc = fsrs__error_set(FSRS_ENOTFOUND, path, 0, 0, "'%s' has no compiled version yet",
-                             path);
-    } else if (v->number != slot->version &&
-               (rc = fsrs_vm_load(slot->vm, v->artifact)) != FSRS_OK) {
-        /* top-level code failed: retried on the next call */
-        slot->version = 0;
-    } else {
-        slot->version = v->number;
+    rc = load_current(r, s, slot, path);
+    fsrs_reader_leave(r);
+    return rc;
+}
+
+int fsrs_reader_call(fsrs_reader *r, const char *path, const char *fn, int argc,
+                     const fsrs_value *argv, fsrs_value *out)
+{
+    Script *s = NULL;
+    ReaderSlot *slot = NULL;
+    if (!fn)
+        return fsrs__error_set(FSRS_EINVAL, NULL, 0, 0, "fsrs_reader_call: NULL function name");
+    int rc = prepare(r, path, &s, &slot);
+    if (rc)
+        return rc;
+    fsrs_reader_enter(r);
+    rc = load_current(r, s, slot, path);
+    if (rc == FSRS_OK)
         rc = fsrs_vm_call(slot->vm, fn, argc, argv, out);
-    }
     fsrs_reader_leave(r);
     return rc;
 }
