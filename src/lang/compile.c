@@ -47,6 +47,8 @@ struct Fn {
     Var *vars;
     int nvars, capvars;
     int depth, maxdepth;
+    uint32_t last_instr;  /* where the last instruction starts */
+    uint32_t label_at;    /* last position a jump lands on (no fusing across it) */
     const char *self_name;
     int arity;
     const char *name;
@@ -132,6 +134,8 @@ static int stack_effect(int op, int32_t a)
         return -1;
     case OP_LT_JUMP:
         return -2;
+    case OP_LOCAL_EQI_JUMP:
+        return 0;
     case OP_SLIDE:
         return -a;
     case OP_TUPLE: case OP_LIST:
@@ -141,6 +145,8 @@ static int stack_effect(int op, int32_t a)
     case OP_RESERVE:
         return a;
     case OP_CALL: case OP_TAILCALL:
+        return -a;
+    case OP_TAILSELF:
         return -a;
     case OP_FORMAT:
         return 1 - a;
@@ -173,10 +179,15 @@ static void adjust(Fn *f, int delta)
 
 static void emit_word(Fn *f, uint32_t w);
 
+static bool fuse(Fn *f, int op, int32_t a);
+
 static void emit(Fn *f, int op, int32_t a)
 {
     if (a > OPERAND_MAX || a < -OPERAND_MAX)
         cerror(f->C, f->C->line, 0, "function too large (operand limit %d)", OPERAND_MAX);
+    if ((op == OP_LOCAL || op == OP_ADDI || op == OP_ADD) && fuse(f, op, a))
+        return;
+    f->last_instr = f->ncode;
     emit_word(f, INSTR(op, (uint32_t)a & 0xFFFFFF));
     if (op == OP_SETTOP)
         f->depth = a;
@@ -189,6 +200,33 @@ static void emit(Fn *f, int op, int32_t a)
         emit_word(f, INSTR(OP_RETURN, 0));
 }
 
+/* Peephole: fuse op with the instruction before it when no jump lands
+ * between them.  Returns true if op was absorbed. */
+static bool fuse(Fn *f, int op, int32_t a)
+{
+    if (!f->ncode || f->label_at == f->ncode || f->last_instr + 1 != f->ncode)
+        return false;
+    uint32_t prev = f->code[f->last_instr];
+    if (op == OP_ADD && INSTR_OP(prev) == OP_LOCAL2) {
+        f->code[f->last_instr] = INSTR(OP_ADD_LL, INSTR_A(prev));
+        adjust(f, -1);
+        return true;
+    }
+    if (INSTR_OP(prev) != OP_LOCAL)
+        return false;
+    uint32_t slot = INSTR_A(prev);
+    if (op == OP_LOCAL && slot < 4096 && a >= 0 && a < 4096) {
+        f->code[f->last_instr] = INSTR(OP_LOCAL2, slot | ((uint32_t)a << 12));
+        adjust(f, 1);
+        return true;
+    }
+    if (op == OP_ADDI && slot < 4096 && a >= -2048 && a < 2048) {
+        f->code[f->last_instr] = INSTR(OP_LOCAL_ADDI, slot | (((uint32_t)a & 0xFFF) << 12));
+        return true;
+    }
+    return false;
+}
+
 /* Emit a jump with a placeholder offset; returns its position. */
 static uint32_t emit_jump(Fn *f, int op)
 {
@@ -198,6 +236,16 @@ static uint32_t emit_jump(Fn *f, int op)
 
 static uint32_t emit_jump2(Fn *f, int op, uint32_t b)
 {
+    /* LOCAL s; EQI_JUMP k  ->  LOCAL_EQI_JUMP s k */
+    if (op == OP_EQI_JUMP && f->ncode && f->label_at != f->ncode &&
+        f->last_instr + 1 == f->ncode && INSTR_OP(f->code[f->last_instr]) == OP_LOCAL &&
+        INSTR_A(f->code[f->last_instr]) < 65536 && (int32_t)b >= -32768 && (int32_t)b < 32768) {
+        uint32_t slot = INSTR_A(f->code[f->last_instr]);
+        f->code[f->last_instr] = INSTR(OP_LOCAL_EQI_JUMP, 0);
+        adjust(f, -1);
+        emit_word(f, (slot << 16) | (b & 0xFFFF));
+        return f->ncode - 2;
+    }
     emit(f, op, 0);
     emit_word(f, b);
     return f->ncode - 2;
@@ -207,11 +255,13 @@ static uint32_t emit_jump2(Fn *f, int op, uint32_t b)
 static void patch_jump(Fn *f, uint32_t at)
 {
     int op = INSTR_OP(f->code[at]);
-    uint32_t after = at + 1 + (op == OP_TEST_EQ || op == OP_EQI_JUMP ? 1 : 0);
+    uint32_t after =
+        at + 1 + (op == OP_TEST_EQ || op == OP_EQI_JUMP || op == OP_LOCAL_EQI_JUMP ? 1 : 0);
     int32_t off = (int32_t)(f->ncode - after);
     if (off > OPERAND_MAX)
         cerror(f->C, f->C->line, 0, "jump too long in one function");
     f->code[at] = INSTR(op, (uint32_t)off & 0xFFFFFF);
+    f->label_at = f->ncode;
 }
 
 /* A jump list: positions to patch to one label. */
@@ -826,6 +876,17 @@ static void compile_app(Fn *f, Expr *e, bool tail)
             emit(f, OP_NOT, 0);
             if (tail)
                 emit(f, OP_RETURN, 0);
+            return;
+        }
+    }
+    if (tail && e->a->kind == E_VAR && e->nitems == f->arity) {
+        Ref r;
+        if (resolve(f, e->a->str, &r) && r.kind == R_SELF) {
+            /* a self tail call with all arguments is a jump to the start */
+            for (int i = 0; i < e->nitems; i++)
+                compile_expr(f, e->items[i]);
+            C->line = e->line;
+            emit(f, OP_TAILSELF, e->nitems);
             return;
         }
     }

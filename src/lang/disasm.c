@@ -51,7 +51,7 @@ static void disasm_proto(Buf *b, const fsrs_chunk *c, const Proto *p, uint32_t i
         else
             buf_puts(b, "    | ");
         last_line = p->lines[pc];
-        buf_printf(b, "%04u  %-14s", pc, op_name(op));
+        buf_printf(b, "%04u  %-16s", pc, op_name(op));
         bool extra = strchr(fmt, '+') != NULL;
         uint32_t B = extra && pc + 1 < p->ncode ? p->code[pc + 1] : 0;
         switch (fmt[0]) {
@@ -62,6 +62,12 @@ static void disasm_proto(Buf *b, const fsrs_chunk *c, const Proto *p, uint32_t i
             break;
         case 'i':
             buf_printf(b, "%d", INSTR_SA(w));
+            break;
+        case '2':
+            if (op == OP_LOCAL_ADDI)
+                buf_printf(b, "%u %+d", INSTR_A(w) & 0xFFF, (int32_t)w >> 20);
+            else
+                buf_printf(b, "%u %u", INSTR_A(w) & 0xFFF, INSTR_A(w) >> 12);
             break;
         case 'j':
             buf_printf(b, "%d  ; -> %04d", INSTR_SA(w),
@@ -93,6 +99,8 @@ static void disasm_proto(Buf *b, const fsrs_chunk *c, const Proto *p, uint32_t i
                 buf_printf(b, "  ; ");
                 if (B < p->nconsts)
                     show_const(b, p->consts[B]);
+            } else if (op == OP_LOCAL_EQI_JUMP) {
+                buf_printf(b, "  slot %u = %d", B >> 16, (int16_t)(B & 0xFFFF));
             } else if (op == OP_SETCAP) {
                 buf_printf(b, "  cap %u <- slot %u", B >> 16, B & 0xFFFF);
             } else {

@@ -74,7 +74,13 @@
     X(MATCH_FAIL,   "")        /* raise "incomplete match" */ \
     X(ADDI,         "i")       /* top += A (ints) */ \
     X(LT_JUMP,      "j")       /* b = pop; a = pop; if not a < b: ip += A */ \
-    X(EQI_JUMP,     "j+")      /* a = pop; if a <> int B: ip += A */
+    X(EQI_JUMP,     "j+")      /* a = pop; if a <> int B: ip += A */ \
+    X(LOCAL2,       "2")       /* push base[A & 0xFFF], then base[A >> 12] */ \
+    X(LOCAL_ADDI,   "2")       /* push base[A & 0xFFF] + (signed 12-bit A >> 12) */ \
+    X(ADD_LL,       "2")       /* push base[A & 0xFFF] + base[A >> 12] */ \
+    X(LOCAL_EQI_JUMP, "j+")    /* if base[B >> 16] <> int (signed 16-bit B): ip += A */ \
+    X(TAILSELF,     "n")       /* the running function calls itself in tail position
+                                  with its arity A: args -> base[0..A), restart */
 
 typedef enum OpCode {
 #define X(name, fmt) OP_##name,

@@ -775,6 +775,53 @@ static void execute(fsrs_vm *vm)
         sp = vm->sp;
         NEXT();
     }
+    CASE(LOCAL2): {
+        sp[0] = base[A_U & 0xFFF];
+        sp[1] = base[A_U >> 12];
+        sp += 2;
+        NEXT();
+    }
+    CASE(LOCAL_ADDI): {
+        Value a = base[A_U & 0xFFF];
+        int32_t k = (int32_t)w >> 20; /* the top 12 bits, sign-extended */
+        if (LIKELY(a.tag_ == V_INT)) {
+            *sp++ = mk_int((int64_t)((uint64_t)a.as_.i + (uint64_t)(int64_t)k));
+            NEXT();
+        }
+        SAVE();
+        vm_throw(vm, FSRS_ERUNTIME, "type mismatch: '+' cannot be applied to %s and int",
+                 value_type_name(a));
+    }
+    CASE(ADD_LL): {
+        Value a = base[A_U & 0xFFF], b = base[A_U >> 12];
+        if (LIKELY(a.tag_ == V_INT && b.tag_ == V_INT)) {
+            *sp++ = mk_int((int64_t)((uint64_t)a.as_.i + (uint64_t)b.as_.i));
+            NEXT();
+        }
+        sp[0] = a;
+        sp[1] = b;
+        sp += 2;
+        SAVE();
+        Value r = arith_slow(vm, OP_ADD, sp - 2);
+        sp[-2] = r;
+        sp--;
+        NEXT();
+    }
+    CASE(LOCAL_EQI_JUMP): {
+        uint32_t b = *ip++;
+        Value v = base[b >> 16];
+        if (!(v.tag_ == V_INT && v.as_.i == (int64_t)(int16_t)(b & 0xFFFF)))
+            ip += A_S;
+        NEXT();
+    }
+    CASE(TAILSELF): {
+        int argc = (int)A_U;
+        TICK();
+        memmove(base, sp - argc, (size_t)argc * sizeof(Value));
+        sp = base + argc;
+        ip = fr->proto->code;
+        NEXT();
+    }
     CASE(RETURN): {
         Value r = sp[-1];
         if (UNLIKELY(fr->extra)) {
