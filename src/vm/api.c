@@ -127,18 +127,18 @@ int fsrs_vm_register(fsrs_vm *vm, const char *name, int arity, fsrs_host_fn fn, 
             vm->hostfns[i].native->userdata = userdata;
             return FSRS_OK;
         }
-    HostFn *h = mem_realloc(&vm->mem, vm->hostfns, vm->nhostfns * sizeof(HostFn),
-                            (vm->nhostfns + 1) * sizeof(HostFn));
-    if (!h)
-        return fsrs__error_set(FSRS_ENOMEM, NULL, 0, 0, "out of memory");
-    vm->hostfns = h;
+    /* grow the table last: its size is implied by nhostfns */
     char *copy = mem_strdup(&vm->mem, name);
     ObjNative *n = mem_alloc(&vm->mem, sizeof(ObjNative));
-    if (!copy || !n) {
+    HostFn *h = copy && n ? mem_realloc(&vm->mem, vm->hostfns, vm->nhostfns * sizeof(HostFn),
+                                        (vm->nhostfns + 1) * sizeof(HostFn))
+                          : NULL;
+    if (!h) {
         mem_free(&vm->mem, copy, strlen(name) + 1);
         mem_free(&vm->mem, n, sizeof(ObjNative));
         return fsrs__error_set(FSRS_ENOMEM, NULL, 0, 0, "out of memory");
     }
+    vm->hostfns = h;
     memset(n, 0, sizeof *n);
     n->obj.type = O_NATIVE;
     n->obj.is_static = 1; /* owned by the VM's registry, not the heap */
