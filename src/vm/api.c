@@ -127,18 +127,18 @@ int fsrs_vm_register(fsrs_vm *vm, const char *name, int arity, fsrs_host_fn fn, 
             vm->hostfns[i].native->userdata = userdata;
             return FSRS_OK;
         }
-    HostFn *h = mem_realloc(&vm->mem, vm->hostfns, vm->nhostfns * sizeof(HostFn),
-                            (vm->nhostfns + 1) * sizeof(HostFn));
-    if (!h)
-        return fsrs__error_set(FSRS_ENOMEM, NULL, 0, 0, "out of memory");
-    vm->hostfns = h;
+    /* grow the table last: its size is implied by nhostfns */
     char *copy = mem_strdup(&vm->mem, name);
     ObjNative *n = mem_alloc(&vm->mem, sizeof(ObjNative));
-    if (!copy || !n) {
+    HostFn *h = copy && n ? mem_realloc(&vm->mem, vm->hostfns, vm->nhostfns * sizeof(HostFn),
+                                        (vm->nhostfns + 1) * sizeof(HostFn))
+                          : NULL;
+    if (!h) {
         mem_free(&vm->mem, copy, strlen(name) + 1);
         mem_free(&vm->mem, n, sizeof(ObjNative));
         return fsrs__error_set(FSRS_ENOMEM, NULL, 0, 0, "out of memory");
     }
+    vm->hostfns = h;
     memset(n, 0, sizeof *n);
     n->obj.type = O_NATIVE;
     n->obj.is_static = 1; /* owned by the VM's registry, not the heap */
@@ -328,9 +328,13 @@ static int keep_value(fsrs_vm *vm, Value v, fsrs_value *out)
     return FSRS_OK;
 }
 
-static int alloc_failed(fsrs_vm *vm)
+/* A heap allocation of `size` bytes failed: over the memory limit (the
+ * heap after the collection gc_alloc ran has no room for it) or out of
+ * memory (the allocator refused). */
+static int alloc_failed(fsrs_vm *vm, size_t size)
 {
-    if (vm->cfg.memory_limit && vm->bytes >= vm->cfg.memory_limit / 2)
+    if (vm->cfg.memory_limit && (size > vm->cfg.memory_limit ||
+                                 vm->bytes > vm->cfg.memory_limit - size))
         return fsrs__error_set(FSRS_ELIMIT, NULL, 0, 0, "memory limit exceeded");
     return fsrs__error_set(FSRS_ENOMEM, NULL, 0, 0, "out of memory");
 }
@@ -341,7 +345,7 @@ int fsrs_string_new(fsrs_vm *vm, const char *bytes, size_t len, fsrs_value *out)
         return fsrs__error_set(FSRS_EINVAL, NULL, 0, 0, "fsrs_string_new: invalid argument");
     ObjString *s = str_new(vm, bytes ? bytes : "", len);
     if (!s)
-        return alloc_failed(vm);
+        return alloc_failed(vm, sizeof(ObjString) + len + 1);
     return keep_value(vm, mk_obj(s), out);
 }
 
@@ -351,7 +355,7 @@ int fsrs_tuple_new(fsrs_vm *vm, size_t n, const fsrs_value *items, fsrs_value *o
         return fsrs__error_set(FSRS_EINVAL, NULL, 0, 0, "fsrs_tuple_new: invalid argument");
     ObjTuple *t = gc_alloc(vm, sizeof(ObjTuple) + n * sizeof(Value), O_TUPLE);
     if (!t)
-        return alloc_failed(vm);
+        return alloc_failed(vm, sizeof(ObjTuple) + n * sizeof(Value));
     t->n = (uint32_t)n;
     if (n)
         memcpy(t->items, items, n * sizeof(Value));
@@ -365,7 +369,7 @@ int fsrs_list_new(fsrs_vm *vm, size_t n, const fsrs_value *items, fsrs_value *ou
     /* the list under construction is rooted as a handle */
     size_t mark = vm->nhandles;
     if (!handle_push(vm, mk_nil()))
-        return alloc_failed(vm);
+        return fsrs__error_set(FSRS_ENOMEM, NULL, 0, 0, "out of memory");
     Value acc = mk_nil();
     for (size_t i = n; i-- > 0;) {
         if (IS_OBJ(acc))
@@ -373,7 +377,7 @@ int fsrs_list_new(fsrs_vm *vm, size_t n, const fsrs_value *items, fsrs_value *ou
         ObjCons *c = gc_alloc(vm, sizeof(ObjCons), O_CONS);
         if (!c) {
             vm->nhandles = mark;
-            return alloc_failed(vm);
+            return alloc_failed(vm, sizeof(ObjCons));
         }
         c->head = items[i];
         c->tail = acc;

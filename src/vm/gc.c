@@ -264,17 +264,22 @@ bool gc_retire_reserve(fsrs_vm *vm)
 {
     if (vm->nold < vm->capold)
         return true;
+    /* both arrays share capold: replace them together or not at all */
     uint32_t cap = vm->capold ? vm->capold * 2 : 4;
-    fsrs_chunk **c = mem_realloc(&vm->mem, vm->old_chunks, vm->capold * sizeof(fsrs_chunk *),
-                                 cap * sizeof(fsrs_chunk *));
-    if (!c)
-        return false;
-    vm->old_chunks = c;
-    uint8_t *m = mem_realloc(&vm->mem, vm->old_marks, vm->capold, cap);
-    if (!m) {
-        /* keep the arrays consistent: shrink the chunk array's record */
+    fsrs_chunk **c = mem_alloc(&vm->mem, cap * sizeof(fsrs_chunk *));
+    uint8_t *m = mem_alloc(&vm->mem, cap);
+    if (!c || !m) {
+        mem_free(&vm->mem, c, cap * sizeof(fsrs_chunk *));
+        mem_free(&vm->mem, m, cap);
         return false;
     }
+    if (vm->nold) {
+        memcpy(c, vm->old_chunks, vm->nold * sizeof(fsrs_chunk *));
+        memcpy(m, vm->old_marks, vm->nold);
+    }
+    mem_free(&vm->mem, vm->old_chunks, vm->capold * sizeof(fsrs_chunk *));
+    mem_free(&vm->mem, vm->old_marks, vm->capold);
+    vm->old_chunks = c;
     vm->old_marks = m;
     vm->capold = cap;
     return true;

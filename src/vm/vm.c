@@ -102,9 +102,11 @@ static void vm_check_limits(fsrs_vm *vm)
 static void limits_reset(fsrs_vm *vm)
 {
     int32_t chunk = TICK_INTERVAL;
-    vm->budget_left = vm->cfg.instruction_budget;
-    if (vm->cfg.instruction_budget && vm->cfg.instruction_budget < (uint64_t)chunk)
-        chunk = (int32_t)vm->cfg.instruction_budget;
+    /* a budget of N allows N ticks: the check fails on tick N + 1 */
+    uint64_t budget = vm->cfg.instruction_budget;
+    vm->budget_left = budget && budget < UINT64_MAX ? budget + 1 : budget;
+    if (vm->budget_left && vm->budget_left < (uint64_t)chunk)
+        chunk = (int32_t)vm->budget_left;
     vm->ticks = vm->tick_chunk = chunk;
 }
 
