@@ -70,11 +70,25 @@ Test(compiler, tail_call_emits_tailcall, .timeout = 10)
                                "let rec fact n = if n = 0 then 1 else n * fact (n - 1)\n");
     const Proto *loop = find_proto(c, "loop");
     cr_assert_eq(loop->arity, 2);
-    cr_assert_eq(count_op(loop, OP_TAILCALL), 1);
+    /* a self tail call with every argument is a jump to the start */
+    cr_assert_eq(count_op(loop, OP_TAILSELF), 1);
+    cr_assert_eq(count_op(loop, OP_TAILCALL), 0);
     cr_assert_eq(count_op(loop, OP_CALL), 0);
     const Proto *fact = find_proto(c, "fact");
     cr_assert_eq(count_op(fact, OP_TAILCALL), 0, "n * fact (n - 1) is not a tail call");
     cr_assert_eq(count_op(fact, OP_CALL), 1);
+    fsrs_chunk_free(c);
+}
+
+Test(compiler, tail_call_to_another_function_emits_tailcall, .timeout = 10)
+{
+    fsrs_chunk *c = compile_ok("let rec ping n = if n = 0 then 0 else pong (n - 1)\n"
+                               "and pong n = ping n\n"
+                               "let apply f x = f x\n");
+    cr_assert_eq(count_op(find_proto(c, "ping"), OP_TAILCALL), 1);
+    cr_assert_eq(count_op(find_proto(c, "pong"), OP_TAILCALL), 1);
+    cr_assert_eq(count_op(find_proto(c, "apply"), OP_TAILCALL), 1);
+    cr_assert_eq(count_op(find_proto(c, "ping"), OP_TAILSELF), 0);
     fsrs_chunk_free(c);
 }
 
@@ -88,7 +102,7 @@ Test(compiler, tail_position_reaches_through_match_let_and_sequence, .timeout = 
                                "        ignore u\n"
                                "        walk u\n");
     const Proto *walk = find_proto(c, "walk");
-    cr_assert_eq(count_op(walk, OP_TAILCALL), 1);
+    cr_assert_eq(count_op(walk, OP_TAILSELF), 1);
     cr_assert_eq(count_op(walk, OP_CALL), 1, "only 'ignore u' is a plain call");
     fsrs_chunk_free(c);
 }
@@ -303,7 +317,7 @@ Test(compiler, disassembly_names_functions_and_opcodes, .timeout = 10)
     cr_assert(strstr(text, "chunk 'test.fsrs'"), "%s", text);
     cr_assert(strstr(text, "'count'"), "%s", text);
     cr_assert(strstr(text, "'<top>'"), "%s", text);
-    cr_assert(strstr(text, "TAILCALL"), "%s", text);
+    cr_assert(strstr(text, "TAILSELF"), "%s", text);
     cr_assert(strstr(text, "EQI_JUMP"), "%s", text);
     cr_assert(strstr(text, "SETGLOBAL"), "%s", text);
     cr_assert(strstr(text, "\"done\""), "constants are shown: %s", text);
