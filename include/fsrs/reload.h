@@ -89,6 +89,12 @@ typedef struct fsrs_engine_config {
                                        write, rename into place) go at once. */
     fsrs_publish_mode publish;      /* default FSRS_PUBLISH_IMMEDIATE */
     const char *const *extensions;  /* NULL-terminated; default {".fsrs", ".fs", ".fsx"} */
+    bool recursive;                 /* watch subdirectories of watched directories,
+                                       including ones created later; default false */
+    const char *const *include;     /* NULL-terminated fnmatch(3) globs; a script's path
+                                       relative to the watched directory must match one
+                                       (e.g. "api-*.fsrs"); default NULL: all */
+    const char *const *exclude;     /* ... and must match none; default NULL */
     unsigned max_scripts;           /* default 1024 */
     unsigned ring_size;             /* entries per ring, a power of two; default 256 */
     fsrs_compiler compiler;         /* default (compile NULL): the Mini-F# compiler */

@@ -262,6 +262,12 @@ int fsrs_engine_new(const fsrs_engine_config *cfg, fsrs_engine **out)
     e->scripts = calloc(e->cfg.max_scripts, sizeof(Script));
     if (!e->extensions || !e->scripts)
         goto fail;
+    if ((cfg->include && !(e->include = copy_strings(cfg->include))) ||
+        (cfg->exclude && !(e->exclude = copy_strings(cfg->exclude))))
+        goto fail;
+    e->cfg.include = NULL;
+    e->cfg.exclude = NULL;
+    e->cfg.extensions = NULL;
     if (!cfg->compiler.compile) {
         size_t nh = cfg->compile_options.host_count;
         e->host_names = calloc(nh + 1, sizeof(char *));
@@ -338,42 +344,12 @@ int fsrs_engine_watch(fsrs_engine *e, const char *path)
         return fsrs__error_set(FSRS_EINVAL, path, 0, 0,
                                "cannot watch '%s': not a file or directory", path);
     }
-    uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
-                    IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
     pthread_mutex_lock(&e->lock);
-    int wd = inotify_add_watch(e->inotify_fd, dir, mask);
-    if (wd < 0) {
-        int err = errno;
-        pthread_mutex_unlock(&e->lock);
-        return fsrs__error_set(FSRS_EIO, path, 0, 0, "inotify cannot watch '%s': %s%s", dir,
-                               strerror(err),
-                               err == ENOSPC ? " (raise fs.inotify.max_user_watches)" : "");
-    }
-    if (e->nwatches == e->capwatches) {
-        unsigned cap = e->capwatches ? e->capwatches * 2 : 8;
-        Watch *nw = realloc(e->watches, cap * sizeof *nw);
-        if (!nw) {
-            pthread_mutex_unlock(&e->lock);
-            return fsrs__error_set(FSRS_ENOMEM, NULL, 0, 0, "out of memory");
-        }
-        e->watches = nw;
-        e->capwatches = cap;
-    }
-    Watch *w = &e->watches[e->nwatches];
-    w->wd = wd;
-    w->dir = strdup(dir);
-    w->only = only ? strdup(only) : NULL;
-    if (!w->dir || (only && !w->only)) {
-        free(w->dir);
-        free(w->only);
-        pthread_mutex_unlock(&e->lock);
-        return fsrs__error_set(FSRS_ENOMEM, NULL, 0, 0, "out of memory");
-    }
-    e->nwatches++;
-    watch_scan(e, w, EV_SAVED);
+    int rc = watch_dir(e, dir, only, dir, e->cfg.recursive && !only, true);
     pthread_mutex_unlock(&e->lock);
-    doorbell_ring(&e->debouncer.bell);
-    return FSRS_OK;
+    if (rc == FSRS_OK)
+        doorbell_ring(&e->debouncer.bell);
+    return rc;
 }
 
 /* ---------------------------------------------------------- start/stop --- */
@@ -636,6 +612,8 @@ void fsrs_engine_free(fsrs_engine *e)
     for (unsigned i = 0; i < e->nwatches; i++) {
         free(e->watches[i].dir);
         free(e->watches[i].only);
+        free(e->watches[i].root);
+        free(e->watches[i].name);
     }
     free(e->watches);
     for (unsigned i = 0; i < e->nrecords; i++)
@@ -651,6 +629,8 @@ void fsrs_engine_free(fsrs_engine *e)
     doorbell_destroy(&e->compiler.bell);
     doorbell_destroy(&e->executor.bell);
     free_strings(e->extensions);
+    free_strings(e->include);
+    free_strings(e->exclude);
     free_strings(e->host_names);
     pthread_mutex_destroy(&e->lock);
     pthread_mutex_destroy(&e->records_lock);

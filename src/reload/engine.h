@@ -96,9 +96,15 @@ typedef struct Result {
 } Result;
 
 typedef struct Watch {
-    int wd;
+    int wd;                       /* -1 while the directory does not exist */
     char *dir;                    /* directory watched */
     char *only;                   /* watch one file of it (basename), or NULL */
+    char *root;                   /* the directory fsrs_engine_watch was given:
+                                     globs match paths relative to it */
+    bool recursive;               /* subdirectories are watched too */
+    int parent_wd;                /* watch on dir's parent, to see dir come back
+                                     after a delete (-1: none) */
+    char *name;                   /* basename of dir in its parent */
 } Watch;
 
 typedef struct Stage {
@@ -110,6 +116,7 @@ typedef struct Stage {
 struct fsrs_engine {
     fsrs_engine_config cfg;
     char **extensions;
+    char **include, **exclude;    /* globs, NULL if none */
     char **host_names;
     unsigned ring_size;
 
@@ -162,8 +169,13 @@ void *debouncer_main(void *engine);
 void *compiler_main(void *engine);
 void *executor_main(void *engine);
 
-/* watch_linux.c: queue events for every script file under a watch */
+/* watch_linux.c (control lock held):
+ * watch_dir adds a watch on dir (and its subdirectories when recursive) and
+ * queues an event per script file found; watch_scan queues them again. */
+int watch_dir(fsrs_engine *e, const char *dir, const char *only, const char *root,
+              bool recursive, bool with_parent);
 void watch_scan(fsrs_engine *e, const Watch *w, FileEventKind kind);
+bool watch_accepts(const fsrs_engine *e, const Watch *w, const char *path);
 FileEvent *event_new(FileEventKind kind, const char *path, uint64_t t_us);
 
 #endif

@@ -466,3 +466,121 @@ Test(engine, queue_overflow_triggers_a_rescan, .timeout = 60)
     free(p);
     free(dir);
 }
+
+/* ------------------------------------------- directories, recursion, globs --- */
+
+Test(engine, watched_directory_deleted_and_recreated, .timeout = 30)
+{
+    char *top = make_tmpdir();
+    char *dir = path_in(top, "scripts");
+    mkdir(dir, 0755);
+    char *p = path_in(dir, "main.fsrs");
+    save_in_place(p, script_for(1));
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 0);
+    fsrs_engine *e;
+    cr_assert_eq(fsrs_engine_new(&cfg, &e), FSRS_OK);
+    cr_assert_eq(fsrs_engine_watch(e, dir), FSRS_OK);
+    cr_assert_eq(fsrs_engine_start(e), FSRS_OK);
+    VersionWait w = {e, p, 1};
+    cr_assert(wait_until(version_reached, &w, 5000));
+
+    remove_tree(dir);
+    sleep_ms(50);
+    cr_assert_eq(fsrs_engine_version(e, p), 1, "the last good version stays");
+    mkdir(dir, 0755);
+    save_in_place(p, script_for(2));
+    w.at_least = 2;
+    cr_assert(wait_until(version_reached, &w, 5000), "the recreated directory is watched again");
+    /* and later saves in it are seen */
+    save_in_place(p, script_for(3));
+    w.at_least = 3;
+    cr_assert(wait_until(version_reached, &w, 5000));
+
+    fsrs_reader *r;
+    cr_assert_eq(fsrs_reader_new(e, NULL, NULL, NULL, &r), FSRS_OK);
+    fsrs_value arg = fsrs_unit(), out;
+    cr_assert_eq(fsrs_reader_call(r, p, "value", 1, &arg, &out), FSRS_OK);
+    cr_assert_eq(fsrs_value_as_int(out), 31);
+    fsrs_reader_free(r);
+    fsrs_engine_free(e);
+    remove_tree(top);
+    free(p);
+    free(dir);
+    free(top);
+}
+
+Test(engine, recursive_watch_sees_new_subdirectories, .timeout = 30)
+{
+    char *top = make_tmpdir();
+    char *sub = path_in(top, "a");
+    mkdir(sub, 0755);
+    char *p1 = path_in(sub, "one.fsrs");
+    save_in_place(p1, script_for(1));
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 0);
+    cfg.recursive = true;
+    fsrs_engine *e;
+    cr_assert_eq(fsrs_engine_new(&cfg, &e), FSRS_OK);
+    cr_assert_eq(fsrs_engine_watch(e, top), FSRS_OK);
+    cr_assert_eq(fsrs_engine_start(e), FSRS_OK);
+    VersionWait w = {e, p1, 1};
+    cr_assert(wait_until(version_reached, &w, 5000), "a script in an existing subdirectory");
+
+    char *deep = path_in(top, "b");
+    mkdir(deep, 0755);
+    char *deeper = path_in(deep, "c");
+    sleep_ms(20); /* let the watcher add b before c appears (c is scanned either way) */
+    mkdir(deeper, 0755);
+    char *p2 = path_in(deeper, "two.fsrs");
+    save_in_place(p2, script_for(2));
+    VersionWait w2 = {e, p2, 1};
+    cr_assert(wait_until(version_reached, &w2, 5000), "a script in a new subdirectory");
+    save_in_place(p2, script_for(3));
+    w2.at_least = 2;
+    cr_assert(wait_until(version_reached, &w2, 5000), "later saves there are seen");
+    fsrs_engine_free(e);
+    remove_tree(top);
+    free(p1);
+    free(p2);
+    free(sub);
+    free(deep);
+    free(deeper);
+    free(top);
+}
+
+Test(engine, include_and_exclude_globs, .timeout = 30)
+{
+    char *dir = make_tmpdir();
+    char *api = path_in(dir, "api-users.fsrs"), *apit = path_in(dir, "api-users.test.fsrs");
+    char *other = path_in(dir, "other.fsrs");
+    save_in_place(api, script_for(1));
+    save_in_place(apit, script_for(2));
+    save_in_place(other, script_for(3));
+    static const char *const include[] = {"api-*", NULL};
+    static const char *const exclude[] = {"*.test.fsrs", NULL};
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 0);
+    cfg.include = include;
+    cfg.exclude = exclude;
+    fsrs_engine *e;
+    cr_assert_eq(fsrs_engine_new(&cfg, &e), FSRS_OK);
+    cr_assert_eq(fsrs_engine_watch(e, dir), FSRS_OK);
+    cr_assert_eq(fsrs_engine_start(e), FSRS_OK);
+    VersionWait w = {e, api, 1};
+    cr_assert(wait_until(version_reached, &w, 5000));
+    save_in_place(apit, script_for(4));
+    save_in_place(other, script_for(5));
+    save_in_place(api, script_for(6));
+    w.at_least = 2;
+    cr_assert(wait_until(version_reached, &w, 5000));
+    sleep_ms(100);
+    cr_assert_eq(fsrs_engine_version(e, apit), 0, "excluded");
+    cr_assert_eq(fsrs_engine_version(e, other), 0, "not included");
+    fsrs_engine_free(e);
+    remove_tree(dir);
+    free(api);
+    free(apit);
+    free(other);
+    free(dir);
+}
