@@ -66,17 +66,18 @@ static void drop_program(fsrs_vm *vm, bool retire)
 {
     if (!vm->chunk)
         return;
-    mem_free(&vm->mem, vm->globals, (vm->nglobals + 1) * sizeof(Value));
     mem_free(&vm->mem, vm->imports, (vm->chunk->nhosts + 1) * sizeof(Value));
+    /* closures made by the old code may still be reachable, and they read
+     * the old globals: the collector frees both once none is */
+    if (retire) {
+        gc_retire_chunk(vm, vm->chunk, vm->globals, vm->nglobals);
+    } else {
+        mem_free(&vm->mem, vm->globals, (vm->nglobals + 1) * sizeof(Value));
+        fsrs_chunk_free(vm->chunk);
+    }
     vm->globals = NULL;
     vm->imports = NULL;
     vm->nglobals = 0;
-    /* closures made by the old code may still be reachable: the collector
-     * frees the chunk once none is (gc_retire_chunk) */
-    if (retire)
-        gc_retire_chunk(vm, vm->chunk);
-    else
-        fsrs_chunk_free(vm->chunk);
     vm->chunk = NULL;
 }
 
@@ -194,6 +195,7 @@ int fsrs_vm_load(fsrs_vm *vm, fsrs_chunk *chunk)
     if (!c)
         return fsrs__error_set(FSRS_ENOMEM, chunk->name, 0, 0, "out of memory");
     c->proto = chunk->main;
+    c->globals = vm->globals;
     c->ncaps = 0;
     size_t pos = (size_t)(vm->sp - vm->stack);
     if (vm->sp >= vm->stack_end)

@@ -47,13 +47,24 @@ static bool mark_value(fsrs_vm *vm, Value v)
     return true;
 }
 
-static void mark_chunk(fsrs_vm *vm, const fsrs_chunk *c)
+static bool mark_value(fsrs_vm *vm, Value v);
+
+/* A closure or native of a replaced program is alive: so are the program's
+ * chunk and globals. */
+static bool mark_chunk(fsrs_vm *vm, const fsrs_chunk *c)
 {
+    bool ok = true;
     if (c == vm->chunk || !c)
-        return;
-    for (uint32_t i = 0; i < vm->nold; i++)
-        if (vm->old_chunks[i] == c)
-            vm->old_marks[i] = 1;
+        return ok;
+    for (uint32_t i = 0; i < vm->nold; i++) {
+        OldProgram *o = &vm->old[i];
+        if (o->chunk != c || o->marked)
+            continue;
+        o->marked = true;
+        for (uint32_t g = 0; g < o->nglobals; g++)
+            ok &= mark_value(vm, o->globals[g]);
+    }
+    return ok;
 }
 
 static bool blacken(fsrs_vm *vm, Obj *o)
@@ -64,7 +75,7 @@ static bool blacken(fsrs_vm *vm, Obj *o)
         break;
     case O_NATIVE:
         if (vm->nold)
-            mark_chunk(vm, ((ObjNative *)o)->owner);
+            ok &= mark_chunk(vm, ((ObjNative *)o)->owner);
         break;
     case O_TUPLE: {
         ObjTuple *t = (ObjTuple *)o;
@@ -81,7 +92,7 @@ static bool blacken(fsrs_vm *vm, Obj *o)
     case O_CLOSURE: {
         ObjClosure *c = (ObjClosure *)o;
         if (vm->nold)
-            mark_chunk(vm, c->proto->chunk);
+            ok &= mark_chunk(vm, c->proto->chunk);
         for (uint32_t i = 0; i < c->ncaps; i++)
             ok &= mark_value(vm, c->caps[i]);
         break;
@@ -119,7 +130,7 @@ void gc_collect(fsrs_vm *vm)
         ok &= blacken(vm, vm->gray[--vm->ngray]);
     if (!ok) {
         for (uint32_t i = 0; i < vm->nold; i++)
-            vm->old_marks[i] = 0;
+            vm->old[i].marked = false;
         /* The gray stack could not grow: some reachable objects may be
          * unmarked.  Freeing nothing is the only safe outcome. */
         for (Obj *o = vm->objects; o; o = o->next)
@@ -129,12 +140,14 @@ void gc_collect(fsrs_vm *vm)
     }
     /* a replaced chunk no live closure refers to can go */
     for (uint32_t i = 0; i < vm->nold;) {
-        if (!vm->old_marks[i]) {
-            fsrs_chunk_free(vm->old_chunks[i]);
-            vm->old_chunks[i] = vm->old_chunks[--vm->nold];
-            vm->old_marks[i] = vm->old_marks[vm->nold];
+        OldProgram *o = &vm->old[i];
+        if (!o->marked) {
+            fsrs_chunk_free(o->chunk);
+            mem_free(&vm->mem, o->globals, (o->nglobals + 1) * sizeof(Value));
+            *o = vm->old[--vm->nold];
         } else {
-            vm->old_marks[i++] = 0;
+            o->marked = false;
+            i++;
         }
     }
     Obj **link = &vm->objects;
@@ -160,12 +173,12 @@ void gc_free_all(fsrs_vm *vm)
         o = next;
     }
     vm->objects = NULL;
-    for (uint32_t i = 0; i < vm->nold; i++)
-        fsrs_chunk_free(vm->old_chunks[i]);
-    mem_free(&vm->mem, vm->old_chunks, vm->capold * sizeof(fsrs_chunk *));
-    mem_free(&vm->mem, vm->old_marks, vm->capold);
-    vm->old_chunks = NULL;
-    vm->old_marks = NULL;
+    for (uint32_t i = 0; i < vm->nold; i++) {
+        fsrs_chunk_free(vm->old[i].chunk);
+        mem_free(&vm->mem, vm->old[i].globals, (vm->old[i].nglobals + 1) * sizeof(Value));
+    }
+    mem_free(&vm->mem, vm->old, vm->capold * sizeof(OldProgram));
+    vm->old = NULL;
     vm->nold = vm->capold = 0;
     mem_free(&vm->mem, vm->gray, vm->capgray * sizeof(Obj *));
     vm->gray = NULL;
@@ -264,33 +277,24 @@ bool gc_retire_reserve(fsrs_vm *vm)
 {
     if (vm->nold < vm->capold)
         return true;
-    /* both arrays share capold: replace them together or not at all */
     uint32_t cap = vm->capold ? vm->capold * 2 : 4;
-    fsrs_chunk **c = mem_alloc(&vm->mem, cap * sizeof(fsrs_chunk *));
-    uint8_t *m = mem_alloc(&vm->mem, cap);
-    if (!c || !m) {
-        mem_free(&vm->mem, c, cap * sizeof(fsrs_chunk *));
-        mem_free(&vm->mem, m, cap);
+    OldProgram *o = mem_realloc(&vm->mem, vm->old, vm->capold * sizeof(OldProgram),
+                                cap * sizeof(OldProgram));
+    if (!o)
         return false;
-    }
-    if (vm->nold) {
-        memcpy(c, vm->old_chunks, vm->nold * sizeof(fsrs_chunk *));
-        memcpy(m, vm->old_marks, vm->nold);
-    }
-    mem_free(&vm->mem, vm->old_chunks, vm->capold * sizeof(fsrs_chunk *));
-    mem_free(&vm->mem, vm->old_marks, vm->capold);
-    vm->old_chunks = c;
-    vm->old_marks = m;
+    vm->old = o;
     vm->capold = cap;
     return true;
 }
 
-void gc_retire_chunk(fsrs_vm *vm, fsrs_chunk *chunk)
+void gc_retire_chunk(fsrs_vm *vm, fsrs_chunk *chunk, Value *globals, uint32_t nglobals)
 {
     /* gc_retire_reserve made room */
-    vm->old_chunks[vm->nold] = chunk;
-    vm->old_marks[vm->nold] = 0;
-    vm->nold++;
+    OldProgram *o = &vm->old[vm->nold++];
+    o->chunk = chunk;
+    o->globals = globals;
+    o->nglobals = nglobals;
+    o->marked = false;
 }
 
 bool handle_push(fsrs_vm *vm, Value v)

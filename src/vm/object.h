@@ -75,6 +75,7 @@ typedef struct Proto Proto;
 typedef struct ObjClosure {
     Obj obj;
     const Proto *proto;
+    Value *globals;    /* the globals of the program instance it belongs to */
     uint32_t ncaps;
     Value caps[];
 } ObjClosure;

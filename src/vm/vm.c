@@ -494,8 +494,10 @@ static void execute(fsrs_vm *vm)
     CASE(SETLOCAL): base[A_U] = *--sp; NEXT();
     CASE(CAPTURE): *sp++ = cl->caps[A_U]; NEXT();
     CASE(SELF): *sp++ = base[-1]; NEXT();
-    CASE(GLOBAL): *sp++ = vm->globals[A_U]; NEXT();
-    CASE(SETGLOBAL): vm->globals[A_U] = *--sp; NEXT();
+    /* a closure reads the globals of its own program instance, which may
+     * be a replaced one */
+    CASE(GLOBAL): *sp++ = cl->globals[A_U]; NEXT();
+    CASE(SETGLOBAL): cl->globals[A_U] = *--sp; NEXT();
     CASE(BUILTIN): *sp++ = mk_obj((void *)builtin_get((int)A_U)); NEXT();
     CASE(HOST): *sp++ = vm->imports[A_U]; NEXT();
     CASE(POP): sp--; NEXT();
@@ -691,6 +693,7 @@ static void execute(fsrs_vm *vm)
         SAVE();
         ObjClosure *c = gc_alloc_x(vm, sizeof(ObjClosure) + p->ncaps * sizeof(Value), O_CLOSURE);
         c->proto = p;
+        c->globals = cl->globals;
         c->ncaps = p->ncaps;
         for (uint32_t i = 0; i < p->ncaps; i++) {
             const CapDesc *d = &p->caps[i];

@@ -27,6 +27,15 @@ typedef struct Frame {
     bool entry;           /* returning from it leaves the run loop */
 } Frame;
 
+/* A replaced chunk and its globals, kept while closures made by its code
+ * are reachable (they read those globals). */
+typedef struct OldProgram {
+    fsrs_chunk *chunk;
+    Value *globals;
+    uint32_t nglobals;
+    bool marked;
+} OldProgram;
+
 typedef struct HostFn {
     char *name;
     ObjNative *native;    /* owned by the VM, not on the GC heap */
@@ -57,8 +66,7 @@ struct fsrs_vm {
     Value *globals;
     uint32_t nglobals;
     Value *imports;       /* one per chunk->hosts entry */
-    fsrs_chunk **old_chunks; /* replaced chunks that heap values may still use */
-    uint8_t *old_marks;
+    OldProgram *old;      /* replaced programs that heap values may still use */
     uint32_t nold, capold;
 
     HostFn *hostfns;
@@ -98,10 +106,11 @@ ObjString *str_new_x(fsrs_vm *vm, const char *s, size_t n);
 ObjString *str_new(fsrs_vm *vm, const char *s, size_t n);
 Value cons_x(fsrs_vm *vm, Value head, Value tail);
 bool handle_push(fsrs_vm *vm, Value v);
-/* Keep a replaced chunk until no closure on the heap refers to it.
- * gc_retire_reserve makes room first (false: out of memory). */
+/* Keep a replaced chunk and its globals until no closure on the heap
+ * refers to the chunk.  gc_retire_reserve makes room first (false: out of
+ * memory); gc_retire_chunk then cannot fail and takes ownership. */
 bool gc_retire_reserve(fsrs_vm *vm);
-void gc_retire_chunk(fsrs_vm *vm, fsrs_chunk *chunk);
+void gc_retire_chunk(fsrs_vm *vm, fsrs_chunk *chunk, Value *globals, uint32_t nglobals);
 
 /* builtins.c */
 const ObjNative *builtin_get(int index);

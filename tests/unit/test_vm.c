@@ -384,6 +384,33 @@ Test(vm, functions_of_a_replaced_chunk_keep_working, .timeout = 10)
     fsrs_chunk_free(first);
 }
 
+Test(vm, functions_of_a_replaced_chunk_read_their_own_globals, .timeout = 10)
+{
+    /* g5 is the sixth global of the first program; the second has one */
+    fsrs_chunk *first = compile_ok("let g0 = 0\nlet g1 = 1\nlet g2 = 2\nlet g3 = 3\nlet g4 = 4\n"
+                                   "let g5 = \"five\"\n"
+                                   "let f x = sprintf \"%s %d\" g5 x\n"
+                                   "let rec countdown n = if n = 0 then g5 else countdown (n - 1)\n");
+    fsrs_vm *vm = NULL;
+    cr_assert_eq(fsrs_vm_new(NULL, &vm), FSRS_OK);
+    cr_assert_eq(fsrs_vm_load(vm, first), FSRS_OK);
+    fsrs_value f, cd, r;
+    cr_assert_eq(fsrs_vm_global(vm, "f", &f), FSRS_OK);
+    cr_assert_eq(fsrs_vm_global(vm, "countdown", &cd), FSRS_OK);
+    fsrs_chunk *next = compile_ok("let only = \"new\"\n");
+    cr_assert_eq(fsrs_vm_load(vm, next), FSRS_OK);
+    fsrs_chunk_free(next);
+    fsrs_vm_gc(vm); /* the old globals survive: a closure of their program is held */
+    cr_assert_eq(fsrs_vm_apply(vm, f, 1, (fsrs_value[]){fsrs_int(42)}, &r), FSRS_OK, "%s",
+                 last_message());
+    cr_assert_str_eq(fsrs_value_as_string(r, NULL), "five 42");
+    cr_assert_eq(fsrs_vm_apply(vm, cd, 1, (fsrs_value[]){fsrs_int(3)}, &r), FSRS_OK, "%s",
+                 last_message());
+    cr_assert_str_eq(fsrs_value_as_string(r, NULL), "five");
+    fsrs_vm_free(vm);
+    fsrs_chunk_free(first);
+}
+
 Test(vm, collector_keeps_memory_bounded_and_live_data_intact, .timeout = 10)
 {
     CountingAlloc ca;
