@@ -24,8 +24,6 @@ static const char *const formats[] = {
 const char *op_name(int op) { return op >= 0 && op < OP__COUNT ? names[op] : "?"; }
 const char *op_operands(int op) { return op >= 0 && op < OP__COUNT ? formats[op] : ""; }
 
-size_t fsrs_value_format(fsrs_value v, char *buf, size_t cap);
-
 static void show_const(Buf *b, Value v)
 {
     char tmp[64];
@@ -117,10 +115,8 @@ void fsrs_chunk_disasm(const fsrs_chunk *chunk, fsrs_output_fn out, void *userda
 {
     if (!chunk || !out)
         return;
-    Mem mem;
-    mem_init(&mem, NULL, NULL);
     Buf b;
-    buf_init(&b, &mem);
+    buf_init(&b, &chunk->mem); /* the allocator the chunk was made with */
     buf_printf(&b, "chunk '%s': %u functions, %u globals\n\n", chunk->name, chunk->nprotos,
                chunk->nglobals);
     for (uint32_t i = 0; i < chunk->nprotos; i++) {

@@ -46,10 +46,8 @@ _Noreturn void vm_throw(fsrs_vm *vm, int code, const char *fmt, ...)
     va_end(ap);
     const char *file = vm->chunk ? vm->chunk->name : NULL;
     int line = 0;
-    Mem mem;
-    mem_init(&mem, NULL, NULL);
     Buf trace;
-    buf_init(&trace, &mem);
+    buf_init(&trace, &vm->mem);
     uint32_t shown = 0;
     for (uint32_t i = vm->nframes; i-- > 0;) {
         const Frame *f = &vm->frames[i];
