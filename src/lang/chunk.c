@@ -43,6 +43,7 @@ int fsrs_compile(const fsrs_compile_options *opts, const char *name, const char 
 
     int rc;
     LexResult lr;
+    memset(&lr, 0, sizeof lr);
     int lrc = lex_source(&scratch, source, len, &lr);
     if (lrc == -2) {
         rc = fsrs__error_set(FSRS_ENOMEM, name, 0, 0, "out of memory while compiling");
@@ -73,6 +74,7 @@ int fsrs_compile(const fsrs_compile_options *opts, const char *name, const char 
     else
         (*out)->source_len = len;
 done:
+    lex_free(&scratch, &lr);
     arena_free(&scratch);
     return rc;
 }

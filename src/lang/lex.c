@@ -48,18 +48,19 @@ static int lex_error(Lexer *L, const char *at, const char *fmt, ...)
 static Token *push_tok(Lexer *L, TokKind k, const char *start, int line, int col)
 {
     if (L->n == L->cap) {
-        size_t cap = L->cap ? L->cap * 2 : 256;
-        Token *t = arena_alloc(L->arena, cap * sizeof(Token));
+        /* realloc, not the arena: a big array grows in place */
+        size_t cap = L->cap ? L->cap * 2 : 1024;
+        Token *t = mem_realloc(L->arena->mem, L->toks, L->cap * sizeof(Token), cap * sizeof(Token));
         if (!t)
             return NULL;
-        if (L->n)
-            memcpy(t, L->toks, L->n * sizeof(Token));
         L->toks = t;
         L->cap = cap;
+        L->r->toks = t;
+        L->r->cap = cap;
     }
     Token *t = &L->toks[L->n++];
     memset(t, 0, sizeof *t);
-    t->kind = k;
+    t->kind = (uint8_t)k;
     t->line = line;
     t->col = col;
     t->bol = L->at_bol;
@@ -313,8 +314,8 @@ static int lex_string(Lexer *L, Token *t, const char *start)
         L->p++;
     }
     *o = '\0';
-    t->str = buf;
-    t->str_len = (size_t)(o - buf);
+    t->text = buf;
+    t->str_len = (uint32_t)(o - buf);
     return 0;
 }
 
@@ -644,5 +645,13 @@ int lex_source(Arena *arena, const char *src, size_t len, LexResult *r)
     }
     r->toks = L.toks;
     r->ntoks = L.n;
+    r->cap = L.cap;
     return 0;
+}
+
+void lex_free(Arena *arena, LexResult *r)
+{
+    mem_free(arena->mem, r->toks, r->cap * sizeof(Token));
+    r->toks = NULL;
+    r->ntoks = r->cap = 0;
 }

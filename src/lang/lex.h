@@ -39,21 +39,23 @@ typedef enum TokKind {
 } TokKind;
 
 typedef struct Token {
-    TokKind kind;
-    int line, col;    /* 1-based */
-    bool bol;         /* first token on its line */
-    bool space_before;/* whitespace (or line start) right before it */
-    bool space_after; /* whitespace right after it */
-    const char *text; /* identifiers (NUL-terminated, in the arena) */
-    const char *str;  /* decoded string literal bytes (arena) */
-    size_t str_len;
-    int64_t i;        /* int literal; char literal code point */
-    double f;         /* float literal */
+    uint8_t kind;      /* TokKind */
+    bool bol;          /* first token on its line */
+    bool space_before; /* whitespace (or line start) right before it */
+    bool space_after;  /* whitespace right after it */
+    int32_t line, col; /* 1-based */
+    uint32_t str_len;  /* string literals: decoded length */
+    union {
+        int64_t i;     /* int literal; char literal code point */
+        double f;      /* float literal */
+    };
+    const char *text;  /* identifier, or decoded string literal bytes
+                          (NUL-terminated, in the arena) */
 } Token;
 
 typedef struct LexResult {
-    Token *toks;
-    size_t ntoks;
+    Token *toks;       /* from the arena's allocator: free with lex_free */
+    size_t ntoks, cap;
     /* On failure: */
     int err_line, err_col;
     char err_msg[256];
@@ -62,6 +64,9 @@ typedef struct LexResult {
 /* Lex src into r->toks (allocated in arena).  Returns 0, or -1 with
  * r->err_* set, or -2 if the arena ran out of memory. */
 int lex_source(Arena *arena, const char *src, size_t len, LexResult *r);
+
+/* Free r->toks (allocated with the arena's allocator). */
+void lex_free(Arena *arena, LexResult *r);
 
 /* Spelling of a token kind for messages ("'->'", "identifier"). */
 const char *lex_kind_name(TokKind k);

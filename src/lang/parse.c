@@ -270,7 +270,7 @@ static Pat *parse_pat_atom(Parser *p)
     case TK_STRING: {
         lay_next(p);
         Pat *q = new_pat(p, P_STRING, t);
-        q->str = t->str;
+        q->str = t->text;
         q->str_len = t->str_len;
         return q;
     }
@@ -880,9 +880,9 @@ static Expr *parse_if(Parser *p)
             e->c = parse_if(p);
         } else if (r->kind == TK_ELIF) {
             /* elif is else-if: parse it as a nested if starting here */
-            r->kind = TK_IF;
+            r->kind = (uint8_t)TK_IF;
             e->c = parse_if(p);
-            r->kind = TK_ELIF;
+            r->kind = (uint8_t)TK_ELIF;
         } else {
             lay_next(p);
             e->c = parse_block(p, 0, r);
@@ -973,7 +973,7 @@ static Expr *parse_atom(Parser *p)
     case TK_STRING: {
         lay_next(p);
         Expr *e = new_expr(p, E_STRING, t);
-        e->str = t->str;
+        e->str = t->text;
         e->str_len = t->str_len;
         return e;
     }

@@ -62,7 +62,11 @@ static inline int parse_run(ParseRun *run, const char *src)
     return run->rc;
 }
 
-static inline void parse_done(ParseRun *run) { arena_free(&run->arena); }
+static inline void parse_done(ParseRun *run)
+{
+    lex_free(&run->arena, &run->lex);
+    arena_free(&run->arena);
+}
 
 /* ------------------------------------------------------------ render --- */
 
