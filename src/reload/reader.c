@@ -42,6 +42,8 @@ struct fsrs_reader {
     void *setup_userdata;
     ReaderSlot *slots;  /* indexed like engine->scripts */
     unsigned nslots;
+    char last_key[256];    /* the path of the last lookup ... */
+    Script *last_script;   /* ... and its script (registry slots never move) */
 };
 
 int fsrs_reader_new(fsrs_engine *e, const fsrs_config *vm_cfg, fsrs_vm_setup_fn setup,
@@ -154,9 +156,20 @@ static int prepare(fsrs_reader *r, const char *path, Script **s_out, ReaderSlot 
         return fsrs__error_set(FSRS_EINVAL, path, 0, 0,
                                "running scripts needs the default compiler; use "
                                "fsrs_reader_artifact");
-    Script *s = engine_find_script(e, path);
-    if (!s)
-        return fsrs__error_set(FSRS_ENOTFOUND, path, 0, 0, "no script '%s'", path);
+    /* hosts usually call one script many times in a row: remember it */
+    Script *s;
+    if (r->last_script && strcmp(path, r->last_key) == 0) {
+        s = r->last_script;
+    } else {
+        s = engine_find_script(e, path);
+        if (!s)
+            return fsrs__error_set(FSRS_ENOTFOUND, path, 0, 0, "no script '%s'", path);
+        size_t n = strlen(path);
+        if (n < sizeof r->last_key) {
+            memcpy(r->last_key, path, n + 1);
+            r->last_script = s;
+        }
+    }
     ReaderSlot *slot = slot_for(r, s);
     if (!slot)
         return fsrs__error_set(FSRS_ENOMEM, path, 0, 0, "out of memory creating a VM");
