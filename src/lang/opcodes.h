@@ -74,7 +74,17 @@
     X(MATCH_FAIL,   "")        /* raise "incomplete match" */ \
     X(ADDI,         "i")       /* top += A (ints) */ \
     X(LT_JUMP,      "j")       /* b = pop; a = pop; if not a < b: ip += A */ \
-    X(EQI_JUMP,     "j+")      /* a = pop; if a <> int B: ip += A */
+    X(EQI_JUMP,     "j+")      /* a = pop; if a <> int B: ip += A */ \
+    /* records and unions; K[B] is the Shape of a record type or union case */ \
+    X(DATA,         "n+")      /* pop A fields; push a new value of shape K[B] */ \
+    X(GETFIELD,     "u+")      /* r = pop; push field A of r, a record of shape K[B] \
+                                  (other shapes: the field of the same name) */ \
+    X(COPY,         "")        /* r = pop (a record); push a fresh copy of r */ \
+    X(SETFIELD,     "u+")      /* v = pop; field A of the top (a fresh COPY, shape \
+                                  K[B]; other shapes: by name) = v */ \
+    X(TEST_TAG,     "j+")      /* if pop is not a union value of case tag B: ip += A */ \
+    X(CASEFIELD,    "u")       /* push field A of pop (a union value whose tag was \
+                                  just tested) */
 
 typedef enum OpCode {
 #define X(name, fmt) OP_##name,

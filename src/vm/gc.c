@@ -5,8 +5,9 @@
  * the roots (value stack, globals, host imports, host handles) with an
  * explicit gray stack, so deep lists cannot overflow the C stack, then
  * sweeps the list.  Static objects (chunk constants, builtins, host
- * function objects) are skipped without being written: they may be shared
- * with other threads.  Only the VM's owner thread runs any of this.
+ * function objects, record and union shapes) are skipped without being
+ * written: they may be shared with other threads.  Only the VM's owner
+ * thread runs any of this.
  */
 #include <string.h>
 
@@ -30,9 +31,18 @@ static void gray_push(fsrs_vm *vm, Obj *o)
     vm->gray[vm->ngray++] = o;
 }
 
+static void mark_chunk(fsrs_vm *vm, const fsrs_chunk *c);
+
 static bool mark_obj(fsrs_vm *vm, Obj *o)
 {
-    if (o->is_static || o->marked)
+    if (o->is_static) {
+        /* a union case without fields is a constant of the chunk that
+         * declared it: keep a replaced chunk while such a value lives */
+        if (vm->nold && o->type == O_DATA)
+            mark_chunk(vm, ((ObjData *)o)->shape->chunk);
+        return true;
+    }
+    if (o->marked)
         return true;
     o->marked = 1;
     size_t before = vm->ngray;
@@ -91,6 +101,14 @@ static bool blacken(fsrs_vm *vm, Obj *o)
         ok &= mark_value(vm, p->fn);
         for (uint32_t i = 0; i < p->nargs; i++)
             ok &= mark_value(vm, p->args[i]);
+        break;
+    }
+    case O_DATA: {
+        ObjData *d = (ObjData *)o;
+        if (vm->nold)
+            mark_chunk(vm, d->shape->chunk);
+        for (uint32_t i = 0; i < d->n; i++)
+            ok &= mark_value(vm, d->items[i]);
         break;
     }
     }
