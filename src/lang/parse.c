@@ -797,10 +797,16 @@ static Expr *parse_block(Parser *p, int min_col, const Token *owner)
     if (t->bol && (t->col < limit || (t->col == limit && !may_align)))
         parse_error_at(p, t->line, t->col,
                        "offside: this line must be indented more than its enclosing block");
-    LayoutSave s = lay_push(p, t->col);
+    /* "= function" ending its line: F# lets the arms sit left of the
+     * keyword, as long as they stay right of the block around it */
+    int col = t->col;
+    if (t->kind == TK_FUNCTION && t[1].bol && t[1].col < col && t[1].col >= min_col &&
+        t[1].col > limit)
+        col = t[1].col;
+    LayoutSave s = lay_push(p, col);
     int saved_block = p->block_col;
-    p->block_col = t->col;
-    Expr *e = parse_items(p, t->col);
+    p->block_col = col;
+    Expr *e = parse_items(p, col);
     p->block_col = saved_block;
     lay_pop(p, s);
     return e;
