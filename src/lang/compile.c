@@ -987,6 +987,13 @@ static void compile_construct(Fn *f, const Shape *cs, Expr *e, bool tail)
         C->line = e->line;
         emit_shape_op(f, OP_DATA, (int32_t)n, cs);
     } else {
+        /* a variable may hold the tuple; a literal cannot */
+        ExprKind k = arg->kind;
+        if (k == E_INT || k == E_FLOAT || k == E_STRING || k == E_CHAR || k == E_BOOL ||
+            k == E_UNIT || k == E_LIST || k == E_RANGE || k == E_RECORD || k == E_LAMBDA ||
+            k == E_FUNCTION)
+            cerror(C, arg->line, arg->col,
+                   "This union case expects %u arguments in tupled form, but was given 1.", n);
         compile_case_value(f, cs, e->a);
         compile_expr(f, arg);
         C->line = e->line;
