@@ -33,24 +33,28 @@ static void gray_push(fsrs_vm *vm, Obj *o)
 
 static void mark_chunk(fsrs_vm *vm, const fsrs_chunk *c);
 
-static bool mark_obj(fsrs_vm *vm, Obj *o)
+/* A union case without fields is a constant of the chunk that declared
+ * it: keep a replaced chunk while such a value lives. */
+static VM_COLD void mark_static(fsrs_vm *vm, const Obj *o)
 {
-    if (o->is_static) {
-        /* a union case without fields is a constant of the chunk that
-         * declared it: keep a replaced chunk while such a value lives */
-        if (vm->nold && o->type == O_DATA)
-            mark_chunk(vm, ((ObjData *)o)->shape->chunk);
+    if (o->type == O_DATA)
+        mark_chunk(vm, ((const ObjData *)o)->shape->chunk);
+}
+
+static inline bool mark_obj(fsrs_vm *vm, Obj *o)
+{
+    if (o->is_static || o->marked) {
+        if (o->is_static && vm->nold)
+            mark_static(vm, o);
         return true;
     }
-    if (o->marked)
-        return true;
     o->marked = 1;
     size_t before = vm->ngray;
     gray_push(vm, o);
     return vm->ngray > before;
 }
 
-static bool mark_value(fsrs_vm *vm, Value v)
+static inline bool mark_value(fsrs_vm *vm, Value v)
 {
     if (IS_OBJ(v))
         return mark_obj(vm, AS_OBJ(v));

@@ -420,6 +420,20 @@ static void build_range(fsrs_vm *vm, Value *slots, int has_step)
 
 /* ------------------------------------------------------------ records --- */
 
+/* The instructions on records and unions keep their work here, out of
+ * line, so that the loop's common instructions keep their registers. */
+
+/* A new record or case value of `shape` from the n values at sp - n. */
+static VM_COLD Value data_new(fsrs_vm *vm, const Value *fields, uint32_t n, const Shape *shape)
+{
+    ObjData *d = gc_alloc_x(vm, sizeof(ObjData) + n * sizeof(Value), O_DATA);
+    d->shape = shape;
+    d->tag = shape->tag;
+    d->n = n;
+    memcpy(d->items, fields, n * sizeof(Value));
+    return mk_obj(d);
+}
+
 /* The index of field `name` in a record of shape s, or -1. */
 static int field_index(const Shape *s, const char *name)
 {
@@ -434,7 +448,7 @@ static int field_index(const Shape *s, const char *name)
 /* Where field `index` of shape `want` is in r, when r has another shape
  * (another record type with the same field, a value made before a reload).
  * Raises if r has no such field. */
-static uint32_t field_slow(fsrs_vm *vm, Value r, const Shape *want, uint32_t index)
+static VM_COLD uint32_t field_slow(fsrs_vm *vm, Value r, const Shape *want, uint32_t index)
 {
     const char *name = want->fields[index];
     int i = IS_DATA(r) ? field_index(AS_DATA(r)->shape, name) : -1;
@@ -445,7 +459,7 @@ static uint32_t field_slow(fsrs_vm *vm, Value r, const Shape *want, uint32_t ind
 }
 
 /* A fresh copy of the record in *slot, which keeps it alive meanwhile. */
-static Value record_copy(fsrs_vm *vm, Value *slot)
+static VM_COLD Value record_copy(fsrs_vm *vm, Value *slot)
 {
     Value r = *slot;
     if (!IS_DATA(r) || AS_DATA(r)->shape->kind != SHAPE_RECORD)
@@ -459,6 +473,12 @@ static Value record_copy(fsrs_vm *vm, Value *slot)
     c->n = n;
     memcpy(c->items, d->items, n * sizeof(Value));
     return mk_obj(c);
+}
+
+static VM_COLD _Noreturn void case_field_error(fsrs_vm *vm, Value v, uint32_t index)
+{
+    vm_throw(vm, FSRS_ERUNTIME, "type mismatch: expected a union value with %u fields, got %s",
+             index + 1, value_type_name(v));
 }
 
 static _Noreturn void match_fail(fsrs_vm *vm)
@@ -951,15 +971,10 @@ static void execute(fsrs_vm *vm)
     CASE(DATA): {
         uint32_t b = *ip++;
         uint32_t n = A_U;
-        const Shape *shape = AS_SHAPE(K[b]);
         SAVE();
-        ObjData *d = gc_alloc_x(vm, sizeof(ObjData) + n * sizeof(Value), O_DATA);
-        d->shape = shape;
-        d->tag = shape->tag;
-        d->n = n;
-        memcpy(d->items, sp - n, n * sizeof(Value));
+        Value d = data_new(vm, sp - n, n, AS_SHAPE(K[b]));
         sp -= n;
-        *sp++ = mk_obj(d);
+        *sp++ = d;
         NEXT();
     }
     CASE(GETFIELD): {
@@ -1004,8 +1019,7 @@ static void execute(fsrs_vm *vm)
         Value v = sp[-1];
         if (UNLIKELY(!IS_DATA(v) || A_U >= AS_DATA(v)->n)) {
             SAVE();
-            vm_throw(vm, FSRS_ERUNTIME, "type mismatch: expected a union value with %u fields, "
-                                        "got %s", A_U + 1, value_type_name(v));
+            case_field_error(vm, v, A_U);
         }
         sp[-1] = AS_DATA(v)->items[A_U];
         NEXT();
