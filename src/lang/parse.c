@@ -823,8 +823,9 @@ static Expr *make_lambda(Parser *p, const Token *t, PtrVec *params, Expr *body)
     return e;
 }
 
-/* binding := name pat_atom+ [':' type] '=' block        (function)
- *          | pattern [':' type] '=' block                 (value) */
+/* binding := name [typarams] pat_atom+ [':' type] '=' block   (function)
+ *          | pattern [':' type] '=' block                        (value)
+ * typarams := '<' type (',' type)* '>'   explicit type parameters, ignored */
 static void parse_binding(Parser *p, Binding *b, const Token *let_tok)
 {
     Token *t = lay_raw(p);
@@ -837,6 +838,8 @@ static void parse_binding(Parser *p, Binding *b, const Token *let_tok)
         lay_next(p);
         Pat *name = new_pat(p, P_VAR, t);
         name->name = t->text;
+        if (lay_peek(p) == TK_LT && !lay_raw(p)->space_before)
+            skip_type_args(p);
         PtrVec params = {0};
         while (starts_pat_atom(p))
             vec_push(p, &params, parse_pat_atom(p));
