@@ -14,6 +14,7 @@
 
 typedef struct Expr Expr;
 typedef struct Pat Pat;
+struct Shape;
 
 /* ------------------------------------------------------------ patterns --- */
 
@@ -32,18 +33,24 @@ typedef enum PatKind {
     P_LIST,   /* [p; q] */
     P_OR,     /* p | q */
     P_AS,     /* p as x */
+    P_RECORD, /* { X = p; Y = q } (any subset of the fields) */
+    P_CASE,   /* Name or Name p: a union case (the compiler turns a P_VAR
+                 naming a case into a P_CASE) */
 } PatKind;
 
 struct Pat {
     PatKind kind;
     int line, col;
-    const char *name;   /* P_VAR, P_AS */
+    const char *name;   /* P_VAR, P_AS, P_CASE (possibly qualified "T.Case") */
+    const char **names; /* P_RECORD: field names, one per item */
     int64_t i;          /* P_INT, P_CHAR, P_BOOL */
     double f;           /* P_FLOAT */
     const char *str;    /* P_STRING */
     size_t str_len;
-    Pat **items;        /* P_TUPLE, P_LIST: items; P_CONS/P_OR/P_AS: [0],[1] */
+    Pat **items;        /* P_TUPLE, P_LIST, P_RECORD: items; P_CONS/P_OR/P_AS:
+                           [0],[1]; P_CASE: the argument, if any, in [0] */
     int nitems;
+    const struct Shape *shape; /* P_CASE, P_RECORD: set by the compiler */
 };
 
 /* --------------------------------------------------------- expressions --- */
@@ -67,7 +74,37 @@ typedef enum ExprKind {
     E_SEQ,      /* a; b */
     E_OPFN,     /* (+) as a function value */
     E_COMPOSE,  /* f >> g (fwd) or f << g */
+    E_RECORD,   /* { X = a; Y = b } or { r with X = a } (r in a) */
+    E_FIELD,    /* a.Name (a.B.C on a name stays one qualified E_VAR) */
+    E_TYPE,     /* type declarations joined by 'and' (top level only) */
+    E_CONSTRUCT,/* made by the compiler: a value of `shape` from items */
 } ExprKind;
+
+/* ------------------------------------------------------------- types --- */
+
+typedef struct UnionCase {
+    const char *name;
+    const char **fields;   /* nfields names; NULL where the field is unnamed */
+    int nfields;
+    int line, col;
+} UnionCase;
+
+typedef enum TypeDefKind {
+    TD_ABBREV,   /* type Name = some type: parsed and ignored */
+    TD_RECORD,
+    TD_UNION,
+} TypeDefKind;
+
+typedef struct TypeDef {
+    TypeDefKind kind;
+    const char *name;
+    int line, col;
+    const char **fields;   /* TD_RECORD */
+    int *field_lines, *field_cols;
+    int nfields;
+    UnionCase *cases;      /* TD_UNION */
+    int ncases;
+} TypeDef;
 
 typedef struct Binding {
     Pat *pat;        /* what is bound (P_VAR for functions) */
@@ -89,11 +126,13 @@ struct Expr {
                              E_COMPOSE: 1 forward (>>), 0 backward (<<) */
     int64_t i;            /* E_INT, E_CHAR, E_BOOL */
     double f;             /* E_FLOAT */
-    const char *str;      /* E_STRING bytes, E_VAR name */
+    const char *str;      /* E_STRING bytes, E_VAR name, E_FIELD field name */
     size_t str_len;
     Expr *a, *b, *c;      /* operands; E_IF cond/then/else; E_APP fn in a;
                              E_RANGE from a, step b (or NULL), to c */
-    Expr **items;         /* E_APP args, E_TUPLE, E_LIST items */
+    Expr **items;         /* E_APP args, E_TUPLE, E_LIST items, E_RECORD and
+                             E_CONSTRUCT field values */
+    const char **names;   /* E_RECORD field names, one per item */
     int nitems;
     Pat **params;         /* E_LAMBDA */
     int nparams;
@@ -103,6 +142,9 @@ struct Expr {
     MatchArm *arms;       /* E_MATCH, E_FUNCTION */
     int narms;
     const char *fn_name;  /* E_LAMBDA: name it is bound to, for traces */
+    TypeDef *types;       /* E_TYPE */
+    int ntypes;
+    const struct Shape *shape; /* E_CONSTRUCT */
 };
 
 #endif

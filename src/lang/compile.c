@@ -13,6 +13,12 @@
  * failure label; the label resets the stack depth (OP_SETTOP), so a test
  * may fail with any number of temporaries pushed.
  *
+ * Records and unions: `type` declarations become Shapes (types.c) that the
+ * code names through its constants.  A field access is compiled against
+ * the latest declared record type that has the field, so the VM reads it
+ * by index after one pointer compare; a value of another shape falls back
+ * to a lookup by name.  A union case test compares the case's tag.
+ *
  * Output goes into a new chunk's arena and is never written again once
  * compile_program returns.  Compiling thread only.
  */
@@ -25,6 +31,7 @@
 
 #include "lang/chunk.h"
 #include "lang/opcodes.h"
+#include "lang/types.h"
 
 typedef struct Var {
     const char *name; /* NULL for hidden temporaries */
@@ -69,6 +76,7 @@ struct Compiler {
     uint32_t nvisible;  /* globals in scope at this point of the program */
     const char **hosts;
     uint32_t nhosts, caphosts;
+    TypeTable types;
     int line;
 };
 
@@ -127,7 +135,7 @@ static int stack_effect(int op, int32_t a)
         return 1;
     case OP_SETLOCAL: case OP_SETGLOBAL: case OP_POP: case OP_JUMP_IF_FALSE:
     case OP_JUMP_IF_TRUE: case OP_TEST_NIL: case OP_TEST_CONS: case OP_TEST_EQ: case OP_EQI_JUMP:
-    case OP_RETURN:
+    case OP_RETURN: case OP_TEST_TAG: case OP_SETFIELD:
         return -1;
     case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_MOD: case OP_POW: case OP_EQ:
     case OP_NE: case OP_LT: case OP_LE: case OP_GT: case OP_GE: case OP_CONS: case OP_APPEND:
@@ -138,7 +146,7 @@ static int stack_effect(int op, int32_t a)
         return 0;
     case OP_SLIDE:
         return -a;
-    case OP_TUPLE: case OP_LIST:
+    case OP_TUPLE: case OP_LIST: case OP_DATA:
         return 1 - a;
     case OP_RANGE:
         return a ? -2 : -1;
@@ -255,8 +263,10 @@ static uint32_t emit_jump2(Fn *f, int op, uint32_t b)
 static void patch_jump(Fn *f, uint32_t at)
 {
     int op = INSTR_OP(f->code[at]);
-    uint32_t after =
-        at + 1 + (op == OP_TEST_EQ || op == OP_EQI_JUMP || op == OP_LOCAL_EQI_JUMP ? 1 : 0);
+    uint32_t after = at + 1 + (op == OP_TEST_EQ || op == OP_EQI_JUMP ||
+                                       op == OP_LOCAL_EQI_JUMP || op == OP_TEST_TAG
+                                   ? 1
+                                   : 0);
     int32_t off = (int32_t)(f->ncode - after);
     if (off > OPERAND_MAX)
         cerror(f->C, f->C->line, 0, "jump too long in one function");
@@ -301,6 +311,7 @@ static Value make_string(Compiler *C, const char *s, size_t n)
     ObjString *str = keep(C, sizeof(ObjString) + n + 1);
     str->obj.type = O_STRING;
     str->obj.is_static = 1;
+    str->obj.owner = C->chunk; /* keeps a replaced chunk alive (gc.c) */
     str->len = (uint32_t)n;
     str->hash = string_hash(s, n);
     memcpy(str->chars, s, n);
@@ -316,6 +327,14 @@ static uint32_t add_string_const(Fn *f, const char *s, size_t n)
             return i;
     }
     return add_const(f, make_string(f->C, s, n));
+}
+
+/* An instruction whose B word names a shape constant. */
+static void emit_shape_op(Fn *f, int op, int32_t a, const Shape *shape)
+{
+    uint32_t k = add_const(f, mk_obj((void *)shape));
+    emit(f, op, a);
+    emit_word(f, k);
 }
 
 static void emit_int(Fn *f, int64_t i)
@@ -457,6 +476,96 @@ typedef struct PatVars {
     bool global;
 } PatVars;
 
+/* The field names of a record expression or pattern must name one record
+ * type; report the first one that no type has, or the mix. */
+static _Noreturn void unknown_fields(Compiler *C, const char *const *names, int n, int line,
+                                     int col)
+{
+    for (int i = 0; i < n; i++)
+        if (!types_record(&C->types, &names[i], 1, false))
+            cerror(C, line, col, "The record field '%s' is not defined.", names[i]);
+    cerror(C, line, col, "no record type has all of these fields (the field '%s' and the "
+                         "field '%s' belong to different types)",
+           names[0], names[n - 1]);
+}
+
+static void check_duplicate_fields(Compiler *C, const char *const *names, int n, int line,
+                                   int col)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            if (strcmp(names[i], names[j]) == 0)
+                cerror(C, line, col, "The field '%s' appears twice in this record expression "
+                                     "or pattern.", names[i]);
+}
+
+/*
+ * Resolve what a pattern names before it is compiled: a name that is a
+ * union case is a case test, not a variable (as in F#); a case pattern
+ * gets its shape and its argument count checked; a record pattern finds
+ * its type from its fields.  Idempotent.
+ */
+static void resolve_pat(Compiler *C, Pat *p)
+{
+    switch (p->kind) {
+    case P_VAR:
+        p->shape = types_case(&C->types, p->name);
+        if (!p->shape) {
+            if (strchr(p->name, '.'))
+                cerror(C, p->line, p->col, "The pattern discriminator '%s' is not defined.",
+                       p->name);
+            return;
+        }
+        p->kind = P_CASE;
+        p->nitems = 0;
+        /* fall through */
+    case P_CASE: {
+        if (!p->shape)
+            p->shape = types_case(&C->types, p->name);
+        if (!p->shape)
+            cerror(C, p->line, p->col, "The pattern discriminator '%s' is not defined.", p->name);
+        uint32_t n = p->shape->nfields;
+        if (p->nitems == 0) {
+            if (n)
+                cerror(C, p->line, p->col,
+                       "This union case expects %u argument%s in tupled form, but was given 0.",
+                       n, n == 1 ? "" : "s");
+            return;
+        }
+        Pat *arg = p->items[0];
+        if (n == 0)
+            cerror(C, arg->line, arg->col, "The union case '%s' does not take arguments.",
+                   p->shape->name);
+        if (n > 1 && arg->kind != P_WILD && !(arg->kind == P_TUPLE && arg->nitems == (int)n))
+            cerror(C, arg->line, arg->col,
+                   "This union case expects %u arguments in tupled form, but was given %d.", n,
+                   arg->kind == P_TUPLE ? arg->nitems : 1);
+        resolve_pat(C, arg);
+        return;
+    }
+    case P_RECORD:
+        check_duplicate_fields(C, p->names, p->nitems, p->line, p->col);
+        p->shape = types_record(&C->types, p->names, p->nitems, false);
+        if (!p->shape)
+            unknown_fields(C, p->names, p->nitems, p->line, p->col);
+        for (int i = 0; i < p->nitems; i++)
+            resolve_pat(C, p->items[i]);
+        return;
+    case P_AS:
+        resolve_pat(C, p->items[0]);
+        return;
+    case P_TUPLE:
+    case P_LIST:
+    case P_CONS:
+    case P_OR:
+        for (int i = 0; i < p->nitems; i++)
+            resolve_pat(C, p->items[i]);
+        return;
+    default:
+        return;
+    }
+}
+
 static void collect_vars(Compiler *C, Pat *p, PatVars *pv)
 {
     switch (p->kind) {
@@ -481,6 +590,8 @@ static void collect_vars(Compiler *C, Pat *p, PatVars *pv)
     case P_TUPLE:
     case P_LIST:
     case P_CONS:
+    case P_RECORD:
+    case P_CASE:
         for (int i = 0; i < p->nitems; i++)
             collect_vars(C, p->items[i], pv);
         break;
@@ -596,6 +707,43 @@ static void compile_pat(Fn *f, Pat *p, PatVars *pv, Jumps *fails)
         emit(f, OP_DUP, 0);
         compile_pat(f, p->items[1], pv, fails);
         compile_pat(f, p->items[0], pv, fails);
+        break;
+    case P_CASE: {
+        const Shape *shape = p->shape;
+        if (shape->nfields == 0) {
+            jumps_add(f, fails, emit_jump2(f, OP_TEST_TAG, shape->tag));
+            break;
+        }
+        Pat *arg = p->items[0];
+        emit(f, OP_DUP, 0);
+        jumps_add(f, fails, emit_jump2(f, OP_TEST_TAG, shape->tag));
+        if (pat_is_trivial(arg)) {
+            emit(f, OP_POP, 0);
+        } else if (shape->nfields == 1) {
+            emit(f, OP_CASEFIELD, 0);
+            compile_pat(f, arg, pv, fails);
+        } else {
+            /* resolve_pat checked: a tuple of nfields patterns */
+            for (int i = 0; i < arg->nitems; i++) {
+                if (pat_is_trivial(arg->items[i]))
+                    continue;
+                emit(f, OP_DUP, 0);
+                emit(f, OP_CASEFIELD, i);
+                compile_pat(f, arg->items[i], pv, fails);
+            }
+            emit(f, OP_POP, 0);
+        }
+        break;
+    }
+    case P_RECORD:
+        for (int i = 0; i < p->nitems; i++) {
+            if (pat_is_trivial(p->items[i]))
+                continue;
+            emit(f, OP_DUP, 0);
+            emit_shape_op(f, OP_GETFIELD, types_field_index(p->shape, p->names[i]), p->shape);
+            compile_pat(f, p->items[i], pv, fails);
+        }
+        emit(f, OP_POP, 0);
         break;
     case P_OR: {
         int d = f->depth; /* the value is at the top: slot d-1 */
@@ -796,6 +944,261 @@ static uint32_t compile_cond(Fn *f, Expr *e)
     return emit_jump(f, OP_JUMP_IF_FALSE);
 }
 
+/* ---------------------------------------------------- records, unions --- */
+
+/* Read field `name` of the record on top of the stack. */
+static void emit_getfield(Fn *f, const char *name, int line, int col)
+{
+    Compiler *C = f->C;
+    const Shape *s = types_record(&C->types, &name, 1, false);
+    if (!s)
+        cerror(C, line, col, "The record field '%s' is not defined.", name);
+    C->line = line;
+    emit_shape_op(f, OP_GETFIELD, types_field_index(s, name), s);
+}
+
+/* A union case as a value: the constant of a case without fields, or a
+ * function that builds the case from its field (or a tuple of them). */
+static void compile_case_value(Fn *f, const Shape *cs, const Expr *at)
+{
+    Compiler *C = f->C;
+    if (cs->nfields == 0) {
+        emit(f, OP_CONST, (int32_t)add_const(f, mk_obj((void *)cs->nullary)));
+        return;
+    }
+    int n = (int)cs->nfields;
+    Expr *body = scratch(C, sizeof *body);
+    body->kind = E_CONSTRUCT;
+    body->line = at->line;
+    body->col = at->col;
+    body->shape = cs;
+    body->items = scratch(C, (size_t)n * sizeof(Expr *));
+    body->nitems = n;
+    Pat *param;
+    if (n == 1) {
+        body->items[0] = mk_var(C, at, "$c0");
+        param = mk_pvar(C, at, "$c0");
+    } else {
+        param = scratch(C, sizeof *param);
+        param->kind = P_TUPLE;
+        param->line = at->line;
+        param->col = at->col;
+        param->items = scratch(C, (size_t)n * sizeof(Pat *));
+        param->nitems = n;
+        for (int i = 0; i < n; i++) {
+            char *name = scratch(C, 16);
+            snprintf(name, 16, "$c%d", i);
+            body->items[i] = mk_var(C, at, name);
+            param->items[i] = mk_pvar(C, at, name);
+        }
+    }
+    Expr *lam = scratch(C, sizeof *lam);
+    lam->kind = E_LAMBDA;
+    lam->line = at->line;
+    lam->col = at->col;
+    lam->params = scratch(C, sizeof(Pat *));
+    lam->params[0] = param;
+    lam->nparams = 1;
+    lam->a = body;
+    lam->fn_name = cs->name;
+    C->line = at->line;
+    emit(f, OP_CLOSURE, (int32_t)compile_function(f, lam, NULL));
+}
+
+/* The union case a name stands for in an expression, unless a local
+ * variable of that name hides it. */
+static const Shape *case_named(Fn *f, const char *name)
+{
+    Ref r;
+    if (resolve_local(f, name, &r))
+        return NULL;
+    return types_case(&f->C->types, name);
+}
+
+/* Case args...: the first argument is the case's field, or the tuple of
+ * its fields; more arguments apply the result (a runtime error, as the
+ * result is no function). */
+static void compile_construct(Fn *f, const Shape *cs, Expr *e, bool tail)
+{
+    Compiler *C = f->C;
+    Expr *arg = e->items[0];
+    uint32_t n = cs->nfields;
+    if (n == 0)
+        cerror(C, arg->line, arg->col, "The union case '%s' does not take arguments.",
+               cs->name);
+    if (n == 1) {
+        compile_expr(f, arg);
+        C->line = e->line;
+        emit_shape_op(f, OP_DATA, 1, cs);
+    } else if (arg->kind == E_TUPLE) {
+        if (arg->nitems != (int)n)
+            cerror(C, arg->line, arg->col,
+                   "This union case expects %u arguments in tupled form, but was given %d.", n,
+                   arg->nitems);
+        for (int i = 0; i < arg->nitems; i++)
+            compile_expr(f, arg->items[i]);
+        C->line = e->line;
+        emit_shape_op(f, OP_DATA, (int32_t)n, cs);
+    } else {
+        /* a variable may hold the tuple; a literal cannot */
+        ExprKind k = arg->kind;
+        if (k == E_INT || k == E_FLOAT || k == E_STRING || k == E_CHAR || k == E_BOOL ||
+            k == E_UNIT || k == E_LIST || k == E_RANGE || k == E_RECORD || k == E_LAMBDA ||
+            k == E_FUNCTION)
+            cerror(C, arg->line, arg->col,
+                   "This union case expects %u arguments in tupled form, but was given 1.", n);
+        compile_case_value(f, cs, e->a);
+        compile_expr(f, arg);
+        C->line = e->line;
+        emit(f, OP_CALL, 1);
+    }
+    if (e->nitems > 1) {
+        for (int i = 1; i < e->nitems; i++)
+            compile_expr(f, e->items[i]);
+        C->line = e->line;
+        emit(f, tail ? OP_TAILCALL : OP_CALL, e->nitems - 1);
+        return;
+    }
+    if (tail)
+        emit(f, OP_RETURN, 0);
+}
+
+/* { X = a; Y = b } and { r with X = a } */
+static void compile_record(Fn *f, Expr *e)
+{
+    Compiler *C = f->C;
+    int n = e->nitems;
+    check_duplicate_fields(C, e->names, n, e->line, e->col);
+    if (e->a) {
+        /* copy, then overwrite the fields of the fresh copy in the order
+         * they are written */
+        const Shape *s = types_record(&C->types, e->names, n, false);
+        if (!s)
+            unknown_fields(C, e->names, n, e->line, e->col);
+        compile_expr(f, e->a);
+        C->line = e->line;
+        emit(f, OP_COPY, 0);
+        for (int i = 0; i < n; i++) {
+            compile_expr(f, e->items[i]);
+            C->line = e->line;
+            emit_shape_op(f, OP_SETFIELD, types_field_index(s, e->names[i]), s);
+        }
+        return;
+    }
+    const Shape *s = types_record(&C->types, e->names, n, true);
+    if (!s)
+        s = types_anonymous(&C->types, e->names, n);
+    if (!s) {
+        C->nomem = 1;
+        longjmp(C->fail, 1);
+    }
+    bool in_order = true;
+    for (int i = 0; i < n; i++)
+        if (types_field_index(s, e->names[i]) != i)
+            in_order = false;
+    if (in_order) {
+        for (int i = 0; i < n; i++)
+            compile_expr(f, e->items[i]);
+        C->line = e->line;
+        emit_shape_op(f, OP_DATA, n, s);
+        return;
+    }
+    /* F# evaluates the fields in the order they are written; the record
+     * stores them in declaration order.  Values without effects can be
+     * computed in either order. */
+    bool pure = true;
+    for (int i = 0; i < n; i++) {
+        ExprKind k = e->items[i]->kind;
+        if (!(k == E_INT || k == E_FLOAT || k == E_STRING || k == E_CHAR || k == E_BOOL ||
+              k == E_UNIT || k == E_VAR))
+            pure = false;
+    }
+    if (pure) {
+        for (int j = 0; j < n; j++)
+            for (int i = 0; i < n; i++)
+                if (types_field_index(s, e->names[i]) == j)
+                    compile_expr(f, e->items[i]);
+        C->line = e->line;
+        emit_shape_op(f, OP_DATA, n, s);
+        return;
+    }
+    int d = f->depth;
+    for (int i = 0; i < n; i++)
+        compile_expr(f, e->items[i]);
+    C->line = e->line;
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < n; i++)
+            if (types_field_index(s, e->names[i]) == j)
+                emit(f, OP_LOCAL, d + i);
+    emit_shape_op(f, OP_DATA, n, s);
+    emit(f, OP_SLIDE, n);
+}
+
+/* a.B.C where no name with dots is defined: the longest prefix that names
+ * a value, then field accesses.  False if no prefix is a value. */
+static bool compile_dotted(Fn *f, Expr *e)
+{
+    Compiler *C = f->C;
+    size_t len = strlen(e->str);
+    char *buf = scratch(C, len + 1);
+    memcpy(buf, e->str, len + 1);
+    for (size_t end = len; end-- > 0;) {
+        if (buf[end] != '.')
+            continue;
+        buf[end] = '\0';
+        Ref r;
+        if (resolve(f, buf, &r)) {
+            emit_ref(f, r);
+            char *field = buf + end + 1;
+            /* restore the dots after the prefix and walk the fields */
+            for (size_t i = end + 1; i < len; i++)
+                if (buf[i] == '\0')
+                    buf[i] = '.';
+            for (;;) {
+                char *dot = strchr(field, '.');
+                if (dot)
+                    *dot = '\0';
+                emit_getfield(f, field, e->line, e->col);
+                if (!dot)
+                    break;
+                field = dot + 1;
+            }
+            return true;
+        }
+    }
+    return false;
+}
+
+static void compile_var(Fn *f, Expr *e)
+{
+    Compiler *C = f->C;
+    Ref r;
+    if (resolve_local(f, e->str, &r)) {
+        emit_ref(f, r);
+        return;
+    }
+    const Shape *cs = types_case(&C->types, e->str);
+    if (cs) {
+        compile_case_value(f, cs, e);
+        return;
+    }
+    if (resolve(f, e->str, &r)) {
+        emit_ref(f, r);
+        return;
+    }
+    if (strchr(e->str, '.') && compile_dotted(f, e))
+        return;
+    if (strcmp(e->str, "printfn") == 0 || strcmp(e->str, "printf") == 0 ||
+        strcmp(e->str, "sprintf") == 0 || strcmp(e->str, "failwithf") == 0 ||
+        strcmp(e->str, "eprintfn") == 0 || strcmp(e->str, "eprintf") == 0)
+        cerror(C, e->line, e->col, "'%s' needs a literal format string", e->str);
+    const char *dot = strchr(e->str, '.');
+    if (dot)
+        cerror(C, e->line, e->col, "The value or constructor '%.*s' is not defined.",
+               (int)(dot - e->str), e->str);
+    cerror(C, e->line, e->col, "The value or constructor '%s' is not defined.", e->str);
+}
+
 /* printfn "fmt" args...: returns true if handled. */
 static bool compile_format(Fn *f, Expr *e, bool tail)
 {
@@ -879,6 +1282,13 @@ static void compile_app(Fn *f, Expr *e, bool tail)
             return;
         }
     }
+    if (e->a->kind == E_VAR) {
+        const Shape *cs = case_named(f, e->a->str);
+        if (cs) {
+            compile_construct(f, cs, e, tail);
+            return;
+        }
+    }
     if (tail && e->a->kind == E_VAR && e->nitems == f->arity) {
         Ref r;
         if (resolve(f, e->a->str, &r) && r.kind == R_SELF) {
@@ -945,6 +1355,7 @@ static void compile_bindings(Fn *f, Expr *e)
         C->line = b->line;
         int slot = f->depth;
         compile_expr(f, b->value);
+        resolve_pat(C, b->pat);
         if (b->pat->kind == P_VAR) {
             declare(f, b->pat->name, slot);
         } else if (b->pat->kind == P_WILD || b->pat->kind == P_UNIT) {
@@ -1028,6 +1439,7 @@ static void compile_arms(Fn *f, Expr *e, int slot, bool tail, int match_line)
         MatchArm *arm = &e->arms[i];
         int nv = f->nvars;
         C->line = arm->pat->line;
+        resolve_pat(C, arm->pat);
         PatVars pv = {0};
         reserve_vars(f, arm->pat, &pv);
         Jumps fails = {0};
@@ -1147,18 +1559,22 @@ static void compile_expr_inner(Fn *f, Expr *e, bool tail)
     case E_UNIT:
         emit(f, OP_UNIT, 0);
         break;
-    case E_VAR: {
-        Ref r;
-        if (!resolve(f, e->str, &r)) {
-            if (strcmp(e->str, "printfn") == 0 || strcmp(e->str, "printf") == 0 ||
-                strcmp(e->str, "sprintf") == 0 || strcmp(e->str, "failwithf") == 0 ||
-                strcmp(e->str, "eprintfn") == 0 || strcmp(e->str, "eprintf") == 0)
-                cerror(C, e->line, e->col, "'%s' needs a literal format string", e->str);
-            cerror(C, e->line, e->col, "The value or constructor '%s' is not defined.", e->str);
-        }
-        emit_ref(f, r);
+    case E_VAR:
+        compile_var(f, e);
         break;
-    }
+    case E_RECORD:
+        compile_record(f, e);
+        break;
+    case E_FIELD:
+        compile_expr(f, e->a);
+        emit_getfield(f, e->str, e->line, e->col);
+        break;
+    case E_CONSTRUCT:
+        for (int i = 0; i < e->nitems; i++)
+            compile_expr(f, e->items[i]);
+        C->line = e->line;
+        emit_shape_op(f, OP_DATA, e->nitems, e->shape);
+        break;
     case E_LAMBDA:
         emit(f, OP_CLOSURE, (int32_t)compile_function(f, e, NULL));
         break;
@@ -1290,8 +1706,10 @@ static uint32_t compile_function(Fn *parent, Expr *lam, const char *self_name)
     f.arity = nparams;
     f.depth = f.maxdepth = nparams;
     f.line = lam->line;
-    for (int i = 0; i < nparams; i++)
+    for (int i = 0; i < nparams; i++) {
+        resolve_pat(C, params[i]);
         declare(&f, params[i]->kind == P_VAR ? params[i]->name : NULL, i);
+    }
     for (int i = 0; i < nparams; i++) {
         Pat *p = params[i];
         if (p->kind == P_VAR || pat_is_trivial(p))
@@ -1344,6 +1762,7 @@ static void compile_toplevel_let(Fn *f, Expr *e)
     for (int i = 0; i < e->nbinds; i++) {
         Binding *b = &e->binds[i];
         C->line = b->line;
+        resolve_pat(C, b->pat);
         if (b->pat->kind == P_VAR) {
             compile_expr(f, b->value);
             uint32_t g = new_global(C, b->pat->name);
@@ -1394,6 +1813,7 @@ int compile_program(const fsrs_compile_options *opts, Arena *scr, const Program 
         mem_free(&mem, chunk, sizeof *chunk);
         return C.nomem ? FSRS_ENOMEM : FSRS_ECOMPILE;
     }
+    types_init(&C.types, &chunk->arena, chunk);
     size_t nlen = strlen(name);
     char *nm = keep(&C, nlen + 1);
     memcpy(nm, name, nlen + 1);
@@ -1406,6 +1826,15 @@ int compile_program(const fsrs_compile_options *opts, Arena *scr, const Program 
         C.line = e->line;
         if (e->kind == E_LET && !e->a) {
             compile_toplevel_let(&top, e);
+        } else if (e->kind == E_TYPE) {
+            TypeError terr;
+            int rc = types_declare(&C.types, e->types, e->ntypes, &terr);
+            if (rc == -2) {
+                C.nomem = 1;
+                longjmp(C.fail, 1);
+            }
+            if (rc)
+                cerror(&C, terr.line, terr.col, "%s", terr.msg);
         } else {
             compile_expr(&top, e);
             emit(&top, OP_POP, 0);

@@ -10,6 +10,7 @@
 #include <fsrs/chunk.h>
 
 #include "lang/parse.h"
+#include "vm/object.h"
 
 typedef struct CompileError {
     int line, col;
@@ -23,6 +24,8 @@ int compile_program(const fsrs_compile_options *opts, Arena *scratch, const Prog
 
 /* builtins.c: index of a builtin function by name, or -1. */
 int builtin_lookup(const char *name);
+/* builtins.c: a case of the built-in unions option and Result, or NULL. */
+const Shape *builtin_case(const char *name);
 
 /* format.c: count the arguments a printf-style format consumes; -1 with
  * *bad_offset set (byte offset in fmt) and msg filled if it is invalid. */

@@ -93,6 +93,15 @@ static void disasm_proto(Buf *b, const fsrs_chunk *c, const Proto *p, uint32_t i
                 buf_printf(b, "  kind %u  ; ", B >> 24);
                 if ((B & 0xFFFFFF) < p->nconsts)
                     show_const(b, p->consts[B & 0xFFFFFF]);
+            } else if (op == OP_DATA || op == OP_GETFIELD || op == OP_SETFIELD) {
+                buf_printf(b, "  ; ");
+                if (B < p->nconsts)
+                    show_const(b, p->consts[B]);
+                if (op != OP_DATA && B < p->nconsts && IS_OBJTYPE(p->consts[B], O_SHAPE) &&
+                    INSTR_A(w) < AS_SHAPE(p->consts[B])->nfields)
+                    buf_printf(b, ".%s", AS_SHAPE(p->consts[B])->fields[INSTR_A(w)]);
+            } else if (op == OP_TEST_TAG) {
+                buf_printf(b, "  tag %u", B);
             } else if (op == OP_TEST_EQ) {
                 buf_printf(b, "  ; ");
                 if (B < p->nconsts)

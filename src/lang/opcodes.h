@@ -80,7 +80,17 @@
     X(ADD_LL,       "2")       /* push base[A & 0xFFF] + base[A >> 12] */ \
     X(LOCAL_EQI_JUMP, "j+")    /* if base[B >> 16] <> int (signed 16-bit B): ip += A */ \
     X(TAILSELF,     "n")       /* the running function calls itself in tail position
-                                  with its arity A: args -> base[0..A), restart */
+                                  with its arity A: args -> base[0..A), restart */ \
+    /* records and unions; K[B] is the Shape of a record type or union case */ \
+    X(DATA,         "n+")      /* pop A fields; push a new value of shape K[B] */ \
+    X(GETFIELD,     "u+")      /* r = pop; push field A of r, a record of shape K[B] \
+                                  (other shapes: the field of the same name) */ \
+    X(COPY,         "")        /* r = pop (a record); push a fresh copy of r */ \
+    X(SETFIELD,     "u+")      /* v = pop; field A of the top (a fresh COPY, shape \
+                                  K[B]; other shapes: by name) = v */ \
+    X(TEST_TAG,     "j+")      /* if pop is not a union value of case tag B: ip += A */ \
+    X(CASEFIELD,    "u")       /* push field A of pop (a union value whose tag was \
+                                  just tested) */
 
 typedef enum OpCode {
 #define X(name, fmt) OP_##name,

@@ -17,8 +17,11 @@
  *   pow       := unary ('**' pow)?                    right associative
  *   unary     := '-' unary | app
  *   app       := atom atom*                           curried application
- *   atom      := literal | name | '(' ... ')' | '[' ... ']' | if | match
- *              | fun | function | let
+ *   atom      := literal | name | '(' ... ')' ('.' field)* | '[' ... ']'
+ *              | record ('.' field)* | if | match | fun | function | let
+ *
+ * A program is a run of top-level items: `let` bindings, expressions and
+ * `type` declarations (records and unions).
  *
  * A block (a let body, a match arm, a branch) is a run of items lined up in
  * one column; an item that is a `let` without `in` scopes over the items
@@ -148,6 +151,25 @@ static bool is_closer(TokKind k)
 
 static void skip_type(Parser *p);
 
+/* '<' type (',' type)* '>'.  The lexer reads the end of Tree<Tree<int>> as
+ * one '>>' token: close the inner list with its first half and leave a
+ * '>' for the outer one. */
+static void skip_type_args(Parser *p)
+{
+    lay_next(p);
+    skip_type(p);
+    while (accept(p, TK_COMMA))
+        skip_type(p);
+    Token *t = lay_raw(p);
+    if (t->kind == TK_COMPOSE && !lay_is_offside(p, t)) {
+        t->kind = TK_GT;
+        t->col++;
+        t->space_before = false;
+        return;
+    }
+    expect(p, TK_GT);
+}
+
 static void skip_type_atom(Parser *p)
 {
     TokKind k = lay_peek(p);
@@ -163,13 +185,8 @@ static void skip_type_atom(Parser *p)
             lay_next(p);
             lay_next(p);
         }
-        if (lay_peek(p) == TK_LT && !lay_raw(p)->space_before) {
-            lay_next(p);
-            skip_type(p);
-            while (accept(p, TK_COMMA))
-                skip_type(p);
-            expect(p, TK_GT);
-        }
+        if (lay_peek(p) == TK_LT && !lay_raw(p)->space_before)
+            skip_type_args(p);
     } else {
         unexpected(p, "a type");
     }
@@ -216,15 +233,79 @@ static bool starts_pat_atom(Parser *p)
 {
     switch (lay_peek(p)) {
     case TK_IDENT: case TK_UNDERSCORE: case TK_LPAREN: case TK_LBRACK: case TK_INT:
-    case TK_FLOAT: case TK_STRING: case TK_CHAR: case TK_TRUE: case TK_FALSE:
+    case TK_FLOAT: case TK_STRING: case TK_CHAR: case TK_TRUE: case TK_FALSE: case TK_LBRACE:
         return true;
     default:
         return false;
     }
 }
 
+/* A name, joined with the names after it by dots with no space around:
+ * "Shape.Circle" (a qualified union case, or a value and its fields). */
+static const char *parse_dotted_name(Parser *p, Token *first)
+{
+    const char *name = first->text;
+    while (lay_raw(p)->kind == TK_DOT && !lay_raw(p)->space_before &&
+           !lay_raw(p)->space_after && lay_raw(p)[1].kind == TK_IDENT) {
+        lay_next(p);
+        Token *n = lay_next(p);
+        size_t a = strlen(name), b = strlen(n->text);
+        char *q = parse_alloc(p, a + b + 2);
+        memcpy(q, name, a);
+        q[a] = '.';
+        memcpy(q + a + 1, n->text, b + 1);
+        name = q;
+    }
+    return name;
+}
+
+/* Field labels of a record expression or pattern: "X" or "T.X" (the type
+ * qualification is dropped: the field names find the type). */
+static const char *parse_field_label(Parser *p)
+{
+    Token *n = expect(p, TK_IDENT);
+    const char *name = n->text;
+    while (lay_peek(p) == TK_DOT && lay_raw(p)[1].kind == TK_IDENT) {
+        lay_next(p);
+        name = lay_next(p)->text;
+    }
+    return name;
+}
+
+/* pat_record := '{' field '=' pattern ((';' | NEWLINE) field '=' pattern)* [';'] '}' */
+static Pat *parse_pat_record(Parser *p, Token *open)
+{
+    PtrVec names = {0}, items = {0};
+    if (lay_raw(p)->kind == TK_RBRACE)
+        unexpected(p, "a field name");
+    int col = lay_raw(p)->col;
+    LayoutSave s = lay_push(p, col);
+    for (;;) {
+        vec_push(p, &names, (void *)parse_field_label(p));
+        expect(p, TK_EQ);
+        vec_push(p, &items, parse_pattern(p));
+        if (accept(p, TK_SEMI)) {
+            if (lay_raw(p)->kind == TK_RBRACE)
+                break;
+            if (lay_raw(p)->bol)
+                lay_item_start(p);
+        } else if (lay_raw(p)->bol && lay_raw(p)->col == col && lay_raw(p)->kind == TK_IDENT) {
+            lay_item_start(p);
+        } else {
+            break;
+        }
+    }
+    lay_pop(p, s);
+    expect_closer(p, TK_RBRACE, open);
+    Pat *q = new_pat(p, P_RECORD, open);
+    q->names = (const char **)names.v;
+    q->items = (Pat **)items.v;
+    q->nitems = items.n;
+    return q;
+}
+
 /* pat_atom := '_' | name | literal | '-' number | '(' ')' | '(' pattern [':' type] ')'
- *           | '[' ']' | '[' pattern (';' pattern)* ']' */
+ *           | '[' ']' | '[' pattern (';' pattern)* ']' | pat_record */
 static Pat *parse_pat_atom(Parser *p)
 {
     Token *t = lay_raw(p);
@@ -235,9 +316,12 @@ static Pat *parse_pat_atom(Parser *p)
     case TK_IDENT: {
         lay_next(p);
         Pat *q = new_pat(p, P_VAR, t);
-        q->name = t->text;
+        q->name = parse_dotted_name(p, t);
         return q;
     }
+    case TK_LBRACE:
+        lay_next(p);
+        return parse_pat_record(p, t);
     case TK_INT: {
         lay_next(p);
         Pat *q = new_pat(p, P_INT, t);
@@ -328,10 +412,30 @@ static Pat *parse_pat_atom(Parser *p)
     }
 }
 
-/* pat_cons := pat_atom ('::' pat_cons)? */
+/* pat_app := name pat_atom | pat_atom       a union case and its argument */
+static Pat *parse_pat_app(Parser *p)
+{
+    Token *t = lay_raw(p);
+    Pat *q = parse_pat_atom(p);
+    if (q->kind != P_VAR)
+        return q;
+    Token *n = lay_raw(p);
+    bool neg_number = n->kind == TK_MINUS && !n->space_after && lay_peek(p) == TK_MINUS &&
+                      (n[1].kind == TK_INT || n[1].kind == TK_FLOAT);
+    if (!starts_pat_atom(p) && !neg_number)
+        return q;
+    Pat *c = new_pat(p, P_CASE, t);
+    c->name = q->name;
+    c->items = parse_alloc(p, sizeof(Pat *));
+    c->items[0] = parse_pat_atom(p);
+    c->nitems = 1;
+    return c;
+}
+
+/* pat_cons := pat_app ('::' pat_cons)? */
 static Pat *parse_pat_cons(Parser *p)
 {
-    Pat *head = parse_pat_atom(p);
+    Pat *head = parse_pat_app(p);
     Token *t = lay_raw(p);
     if (accept(p, TK_COLONCOLON))
         return pat_pair(p, P_CONS, t, head, parse_pat_cons(p));
@@ -380,7 +484,7 @@ static bool starts_atom(Parser *p)
     Token *t = lay_raw(p);
     switch (lay_peek(p)) {
     case TK_INT: case TK_FLOAT: case TK_STRING: case TK_CHAR: case TK_IDENT: case TK_TRUE:
-    case TK_FALSE: case TK_LPAREN: case TK_LBRACK: case TK_LARRAY: case TK_BEGIN:
+    case TK_FALSE: case TK_LPAREN: case TK_LBRACK: case TK_LARRAY: case TK_BEGIN: case TK_LBRACE:
         return true;
     case TK_MINUS:
         /* "f -1": a minus glued to its operand but not to what precedes it
@@ -693,10 +797,16 @@ static Expr *parse_block(Parser *p, int min_col, const Token *owner)
     if (t->bol && (t->col < limit || (t->col == limit && !may_align)))
         parse_error_at(p, t->line, t->col,
                        "offside: this line must be indented more than its enclosing block");
-    LayoutSave s = lay_push(p, t->col);
+    /* "= function" ending its line: F# lets the arms sit left of the
+     * keyword, as long as they stay right of the block around it */
+    int col = t->col;
+    if (t->kind == TK_FUNCTION && t[1].bol && t[1].col < col && t[1].col >= min_col &&
+        t[1].col > limit)
+        col = t[1].col;
+    LayoutSave s = lay_push(p, col);
     int saved_block = p->block_col;
-    p->block_col = t->col;
-    Expr *e = parse_items(p, t->col);
+    p->block_col = col;
+    Expr *e = parse_items(p, col);
     p->block_col = saved_block;
     lay_pop(p, s);
     return e;
@@ -713,8 +823,9 @@ static Expr *make_lambda(Parser *p, const Token *t, PtrVec *params, Expr *body)
     return e;
 }
 
-/* binding := name pat_atom+ [':' type] '=' block        (function)
- *          | pattern [':' type] '=' block                 (value) */
+/* binding := name [typarams] pat_atom+ [':' type] '=' block   (function)
+ *          | pattern [':' type] '=' block                        (value)
+ * typarams := '<' type (',' type)* '>'   explicit type parameters, ignored */
 static void parse_binding(Parser *p, Binding *b, const Token *let_tok)
 {
     Token *t = lay_raw(p);
@@ -727,6 +838,8 @@ static void parse_binding(Parser *p, Binding *b, const Token *let_tok)
         lay_next(p);
         Pat *name = new_pat(p, P_VAR, t);
         name->name = t->text;
+        if (lay_peek(p) == TK_LT && !lay_raw(p)->space_before)
+            skip_type_args(p);
         PtrVec params = {0};
         while (starts_pat_atom(p))
             vec_push(p, &params, parse_pat_atom(p));
@@ -941,6 +1054,71 @@ static Expr *parse_list(Parser *p, Token *open)
     return e;
 }
 
+/* Field access after a closing bracket: (f x).Name.Other */
+static Expr *parse_postfix(Parser *p, Expr *e)
+{
+    while (lay_raw(p)->kind == TK_DOT && !lay_raw(p)->space_before &&
+           lay_raw(p)[1].kind == TK_IDENT) {
+        Token *dot = lay_next(p);
+        Token *n = lay_next(p);
+        Expr *f = new_expr(p, E_FIELD, dot);
+        f->a = e;
+        f->str = n->text;
+        e = f;
+    }
+    return e;
+}
+
+/* record := '{' inits '}' | '{' or_expr 'with' inits '}'
+ * inits  := label '=' stmt ((';' | NEWLINE) label '=' stmt)* [';']
+ * The first form builds a record, the second copies one and changes the
+ * given fields. */
+static Expr *parse_record(Parser *p, Token *open)
+{
+    Expr *e = new_expr(p, E_RECORD, open);
+    Token *first = lay_raw(p);
+    if (first->kind == TK_RBRACE)
+        unexpected(p, "a field name");
+    bool literal = first->kind == TK_IDENT &&
+                   (first[1].kind == TK_EQ ||
+                    (first[1].kind == TK_DOT && first[2].kind == TK_IDENT && first[3].kind == TK_EQ));
+    if (!literal) {
+        LayoutSave s = lay_push(p, first->col);
+        e->a = parse_or(p);
+        lay_pop(p, s);
+        Token *w = lay_raw(p);
+        if (w->kind != TK_WITH)
+            unexpected(p, "'with' or a field assignment in a record expression");
+        lay_next(p);
+        if (lay_raw(p)->kind == TK_RBRACE)
+            unexpected(p, "a field name after 'with'");
+    }
+    PtrVec names = {0}, items = {0};
+    int col = lay_raw(p)->col;
+    LayoutSave s = lay_push(p, col);
+    for (;;) {
+        vec_push(p, &names, (void *)parse_field_label(p));
+        expect(p, TK_EQ);
+        vec_push(p, &items, parse_stmt(p));
+        if (accept(p, TK_SEMI)) {
+            if (lay_raw(p)->kind == TK_RBRACE)
+                break;
+            if (lay_raw(p)->bol)
+                lay_item_start(p);
+        } else if (block_continues(p, col)) {
+            lay_item_start(p);
+        } else {
+            break;
+        }
+    }
+    lay_pop(p, s);
+    expect_closer(p, TK_RBRACE, open);
+    e->names = (const char **)names.v;
+    e->items = (Expr **)items.v;
+    e->nitems = items.n;
+    return e;
+}
+
 static bool is_operator_value(TokKind k)
 {
     switch (k) {
@@ -993,21 +1171,14 @@ static Expr *parse_atom(Parser *p)
     case TK_IDENT: {
         lay_next(p);
         Expr *e = new_expr(p, E_VAR, t);
-        e->str = t->text;
-        /* qualified name: A.b.c with no spaces around the dots */
-        while (lay_raw(p)->kind == TK_DOT && !lay_raw(p)->space_before &&
-               !lay_raw(p)->space_after && lay_raw(p)[1].kind == TK_IDENT) {
-            lay_next(p);
-            Token *n = lay_next(p);
-            size_t a = strlen(e->str), b = strlen(n->text);
-            char *q = parse_alloc(p, a + b + 2);
-            memcpy(q, e->str, a);
-            q[a] = '.';
-            memcpy(q + a + 1, n->text, b + 1);
-            e->str = q;
-        }
+        /* qualified name: A.b.c with no spaces around the dots; the
+         * compiler splits it into a value and field accesses */
+        e->str = parse_dotted_name(p, t);
         return e;
     }
+    case TK_LBRACE:
+        lay_next(p);
+        return parse_postfix(p, parse_record(p, t));
     case TK_LPAREN: {
         lay_next(p);
         Token *in = lay_raw(p);
@@ -1028,7 +1199,7 @@ static Expr *parse_atom(Parser *p)
             skip_type(p);
         lay_pop(p, s);
         expect_closer(p, TK_RPAREN, t);
-        return e;
+        return parse_postfix(p, e);
     }
     case TK_BEGIN: {
         lay_next(p);
@@ -1059,6 +1230,152 @@ static Expr *parse_atom(Parser *p)
     default:
         unexpected(p, "an expression");
     }
+}
+
+/* --------------------------------------------------------------- types --- */
+
+/* record_body := '{' field_decl ((';' | NEWLINE) field_decl)* [';'] '}'
+ * field_decl  := ['mutable'] name ':' type */
+static void parse_record_decl(Parser *p, TypeDef *td)
+{
+    Token *open = lay_next(p);
+    PtrVec names = {0}, at = {0};
+    if (lay_raw(p)->kind == TK_RBRACE)
+        unexpected(p, "a field declaration");
+    int col = lay_raw(p)->col;
+    LayoutSave s = lay_push(p, col);
+    for (;;) {
+        accept(p, TK_MUTABLE);
+        Token *n = expect(p, TK_IDENT);
+        vec_push(p, &names, (void *)n->text);
+        vec_push(p, &at, n);
+        expect(p, TK_COLON);
+        skip_type(p);
+        if (accept(p, TK_SEMI)) {
+            if (lay_raw(p)->kind == TK_RBRACE)
+                break;
+            if (lay_raw(p)->bol)
+                lay_item_start(p);
+        } else if (block_continues(p, col)) {
+            lay_item_start(p);
+        } else {
+            break;
+        }
+    }
+    lay_pop(p, s);
+    expect_closer(p, TK_RBRACE, open);
+    td->kind = TD_RECORD;
+    td->fields = (const char **)names.v;
+    td->nfields = names.n;
+    td->field_lines = parse_alloc(p, (size_t)names.n * sizeof(int));
+    td->field_cols = parse_alloc(p, (size_t)names.n * sizeof(int));
+    for (int i = 0; i < names.n; i++) {
+        td->field_lines[i] = ((Token *)at.v[i])->line;
+        td->field_cols[i] = ((Token *)at.v[i])->col;
+    }
+}
+
+/* case       := Name ['of' case_field ('*' case_field)*]
+ * case_field := [name ':'] type_app   (a function type needs parentheses) */
+static void parse_union_case(Parser *p, UnionCase *uc)
+{
+    Token *n = lay_raw(p);
+    if (lay_peek(p) != TK_IDENT)
+        unexpected(p, "a union case name");
+    lay_next(p);
+    uc->name = n->text;
+    uc->line = n->line;
+    uc->col = n->col;
+    if (!accept(p, TK_OF))
+        return;
+    PtrVec fields = {0};
+    for (;;) {
+        const char *fname = NULL;
+        if (lay_peek(p) == TK_IDENT && lay_raw(p)[1].kind == TK_COLON) {
+            fname = lay_next(p)->text;
+            lay_next(p);
+        }
+        skip_type_app(p);
+        if (accept(p, TK_ARROW))
+            skip_type(p);
+        vec_push(p, &fields, (void *)fname);
+        if (!accept(p, TK_STAR))
+            break;
+    }
+    uc->fields = (const char **)fields.v;
+    uc->nfields = fields.n;
+}
+
+/* union_body := ['|'] case ('|' case)* */
+static void parse_union_decl(Parser *p, TypeDef *td)
+{
+    int cap = 4;
+    td->kind = TD_UNION;
+    td->cases = parse_alloc(p, (size_t)cap * sizeof(UnionCase));
+    accept(p, TK_BAR);
+    for (;;) {
+        if (td->ncases == cap) {
+            UnionCase *nc = parse_alloc(p, (size_t)cap * 2 * sizeof(UnionCase));
+            memcpy(nc, td->cases, (size_t)cap * sizeof(UnionCase));
+            td->cases = nc;
+            cap *= 2;
+        }
+        parse_union_case(p, &td->cases[td->ncases++]);
+        if (!accept(p, TK_BAR))
+            break;
+    }
+}
+
+/* typedef := name ['<' typaram (',' typaram)* '>'] '=' (record_body | union_body | type)
+ * A body that is one name without 'of' or '|' is an abbreviation, as in F#. */
+static void parse_typedef(Parser *p, TypeDef *td)
+{
+    Token *n = lay_raw(p);
+    if (lay_peek(p) != TK_IDENT || n->text[0] == '\'')
+        unexpected(p, "a type name");
+    lay_next(p);
+    td->name = n->text;
+    td->line = n->line;
+    td->col = n->col;
+    if (lay_peek(p) == TK_LT && !lay_raw(p)->space_before)
+        skip_type_args(p);
+    expect(p, TK_EQ);
+    Token *t = lay_raw(p);
+    TokKind k = lay_peek(p);
+    if (k == TK_LBRACE) {
+        parse_record_decl(p, td);
+    } else if (k == TK_BAR ||
+               (k == TK_IDENT && (t[1].kind == TK_OF || (t[1].kind == TK_BAR && !t[1].bol)))) {
+        parse_union_decl(p, td);
+    } else {
+        td->kind = TD_ABBREV;
+        skip_type(p);
+    }
+}
+
+/* typedecl := 'type' typedef ('and' typedef)* */
+static Expr *parse_type_decl(Parser *p)
+{
+    Token *t = lay_next(p);
+    Expr *e = new_expr(p, E_TYPE, t);
+    int cap = 2;
+    e->types = parse_alloc(p, (size_t)cap * sizeof(TypeDef));
+    for (;;) {
+        if (e->ntypes == cap) {
+            TypeDef *nt = parse_alloc(p, (size_t)cap * 2 * sizeof(TypeDef));
+            memcpy(nt, e->types, (size_t)cap * sizeof(TypeDef));
+            e->types = nt;
+            cap *= 2;
+        }
+        parse_typedef(p, &e->types[e->ntypes++]);
+        Token *r = lay_raw(p);
+        if (r->kind == TK_AND && (!r->bol || r->col >= p->ctx_col)) {
+            lay_next(p);
+            continue;
+        }
+        break;
+    }
+    return e;
 }
 
 /* ------------------------------------------------------------- program --- */
@@ -1096,6 +1413,8 @@ int parse_program(Parser *p, Arena *arena, Token *toks, size_t ntoks, Program *o
             }
         } else if (t->kind == TK_HASH) {
             parse_error_at(p, t->line, t->col, "directives ('#...') are not supported");
+        } else if (t->kind == TK_TYPE) {
+            e = parse_type_decl(p);
         } else {
             e = parse_expr(p);
         }
@@ -1103,7 +1422,10 @@ int parse_program(Parser *p, Arena *arena, Token *toks, size_t ntoks, Program *o
         Token *after = lay_raw(p);
         if (after->kind != TK_EOF && !after->bol)
             parse_error_at(p, after->line, after->col, "unexpected '%s' after the end of %s",
-                           tok_desc(after), e->kind == E_LET ? "the 'let'" : "the expression");
+                           tok_desc(after),
+                           e->kind == E_LET    ? "the 'let'"
+                           : e->kind == E_TYPE ? "the type declaration"
+                                               : "the expression");
         vec_push(p, &items, e);
     }
     out->items = (Expr **)items.v;

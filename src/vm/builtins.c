@@ -1,10 +1,12 @@
 /*
  * vm/builtins.c - the functions every script can call without a host:
  * conversions (string, int, float), tuples (fst, snd), id, ignore, not,
- * abs, min, max, compare, failwith.  They are static objects in the
- * library's read-only data, shared by every VM and thread; the compiler
- * finds them by name (builtin_lookup) and the VM by index (OP_BUILTIN).
- * Each runs on the thread of the VM that calls it.
+ * abs, min, max, compare, failwith, print; and the union types every script
+ * has without declaring them: option (None, Some) and Result (Ok, Error).
+ * They are static objects in the library's read-only data, shared by every
+ * VM and thread; the compiler finds them by name (builtin_lookup,
+ * builtin_case) and the VM by index (OP_BUILTIN) or through the chunk's
+ * constants.  Each function runs on the thread of the VM that calls it.
  */
 #include <errno.h>
 #include <math.h>
@@ -101,6 +103,28 @@ static int bi_string(ARGS)
     if (!s)
         vm_throw(vm, FSRS_ENOMEM, "out of memory");
     *out = mk_obj(s);
+    return 0;
+}
+
+/* print v: the earlier FSRS dialect's printer.  A string prints as it is,
+ * anything else as "%A" renders it; then a new line. */
+static int bi_print(ARGS)
+{
+    UNUSED;
+    Buf b;
+    buf_init(&b, &vm->mem);
+    if (IS_STRING(a[0]))
+        buf_put(&b, AS_STRING(a[0])->chars, AS_STRING(a[0])->len);
+    else
+        fmt_show(&b, a[0]);
+    buf_putc(&b, '\n');
+    if (b.failed) {
+        buf_free(&b);
+        vm_throw(vm, FSRS_ENOMEM, "out of memory");
+    }
+    vm_output(vm, false, b.data, b.len);
+    buf_free(&b);
+    *out = mk_unit();
     return 0;
 }
 
@@ -215,7 +239,7 @@ static const ObjNative builtins[] = {
     BUILTIN("compare", 2, bi_compare), BUILTIN("failwith", 1, bi_failwith),
     BUILTIN("string", 1, bi_string),   BUILTIN("int", 1, bi_int),
     BUILTIN("float", 1, bi_float),     BUILTIN("int64", 1, bi_int),
-    BUILTIN("double", 1, bi_float),
+    BUILTIN("double", 1, bi_float),     BUILTIN("print", 1, bi_print),
 };
 
 #define NBUILTINS ((int)(sizeof builtins / sizeof builtins[0]))
@@ -231,3 +255,48 @@ int builtin_lookup(const char *name)
 const ObjNative *builtin_get(int index) { return &builtins[index]; }
 
 int builtin_count(void) { return NBUILTINS; }
+
+/* ------------------------------------------------- option and Result --- */
+
+/* Case tags follow F#'s declaration order, which is also the order
+ * `compare` uses: None < Some _, Ok _ < Error _. */
+
+#define SHAPE_HDR {.next = NULL, .type = O_SHAPE, .marked = 0, .is_static = 1, .size = 0}
+
+static const char *const value_field[] = {"Value"};
+static const char *const result_fields[] = {"ResultValue"};
+static const char *const error_fields[] = {"ErrorValue"};
+
+static const Shape shape_none;
+static const ObjData none_value = {
+    .obj = {.next = NULL, .type = O_DATA, .marked = 0, .is_static = 1, .size = 0},
+    .shape = &shape_none, .tag = 0, .n = 0,
+};
+
+static const Shape shape_none = {
+    .obj = SHAPE_HDR, .kind = SHAPE_CASE, .flags = SHAPE_OPTION, .tag = 0, .nfields = 0,
+    .name = "None", .type_name = "option", .fields = NULL, .chunk = NULL, .nullary = &none_value,
+};
+static const Shape shape_some = {
+    .obj = SHAPE_HDR, .kind = SHAPE_CASE, .flags = SHAPE_OPTION, .tag = 1, .nfields = 1,
+    .name = "Some", .type_name = "option", .fields = value_field, .chunk = NULL, .nullary = NULL,
+};
+static const Shape shape_ok = {
+    .obj = SHAPE_HDR, .kind = SHAPE_CASE, .flags = 0, .tag = 0, .nfields = 1,
+    .name = "Ok", .type_name = "Result", .fields = result_fields, .chunk = NULL, .nullary = NULL,
+};
+static const Shape shape_error = {
+    .obj = SHAPE_HDR, .kind = SHAPE_CASE, .flags = 0, .tag = 1, .nfields = 1,
+    .name = "Error", .type_name = "Result", .fields = error_fields, .chunk = NULL,
+    .nullary = NULL,
+};
+
+static const Shape *const builtin_cases[] = {&shape_none, &shape_some, &shape_ok, &shape_error};
+
+const Shape *builtin_case(const char *name)
+{
+    for (size_t i = 0; i < sizeof builtin_cases / sizeof builtin_cases[0]; i++)
+        if (strcmp(builtin_cases[i]->name, name) == 0)
+            return builtin_cases[i];
+    return NULL;
+}

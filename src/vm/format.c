@@ -199,8 +199,72 @@ static void put_utf8(Buf *b, uint32_t cp)
 
 /* ------------------------------------------------------ structured text --- */
 
-static void show(Buf *b, Value v, int depth)
+/*
+ * "%A" follows F#'s structured formatter for the values Mini-F# has.  Two
+ * things need context:
+ *   - a union case with fields gets parentheses when it is the one field
+ *     of another case (`Some (Some 1)`), not inside a tuple, list or record
+ *     (`[Some 1]`, `Node (Leaf, 1, Leaf)`): prec says where a value sits;
+ *   - a record puts each field on its own line, lined up two columns right
+ *     of its '{'.  Columns count from the start of the rendering, as F#
+ *     counts them, whatever text precedes it on the output line.
+ */
+enum { PREC_ARG = 2, PREC_ITEM = 3 };
+
+typedef struct Show {
+    Buf *b;
+    size_t line_start;   /* offset in b of the current line of the rendering */
+} Show;
+
+static void show(Show *s, Value v, int depth, int prec);
+
+static void show_data(Show *s, const ObjData *d, int depth, int prec)
 {
+    Buf *b = s->b;
+    const Shape *shape = d->shape;
+    if (shape->kind == SHAPE_RECORD) {
+        size_t col = b->len - s->line_start;
+        buf_puts(b, "{ ");
+        for (uint32_t i = 0; i < d->n; i++) {
+            if (i) {
+                buf_putc(b, '\n');
+                s->line_start = b->len;
+                for (size_t k = 0; k < col + 2; k++)
+                    buf_putc(b, ' ');
+            }
+            buf_puts(b, shape->fields[i]);
+            buf_puts(b, " = ");
+            show(s, d->items[i], depth + 1, PREC_ITEM);
+        }
+        buf_puts(b, " }");
+        return;
+    }
+    if (d->n == 0) {
+        buf_puts(b, shape->name);
+        return;
+    }
+    if (prec <= PREC_ARG)
+        buf_putc(b, '(');
+    buf_puts(b, shape->name);
+    buf_putc(b, ' ');
+    if (d->n == 1) {
+        show(s, d->items[0], depth + 1, PREC_ARG);
+    } else {
+        buf_putc(b, '(');
+        for (uint32_t i = 0; i < d->n; i++) {
+            if (i)
+                buf_puts(b, ", ");
+            show(s, d->items[i], depth + 1, PREC_ITEM);
+        }
+        buf_putc(b, ')');
+    }
+    if (prec <= PREC_ARG)
+        buf_putc(b, ')');
+}
+
+static void show(Show *s, Value v, int depth, int prec)
+{
+    Buf *b = s->b;
     if (depth > 64) {
         buf_puts(b, "...");
         return;
@@ -238,7 +302,7 @@ static void show(Buf *b, Value v, int depth)
         for (uint32_t i = 0; i < t->n; i++) {
             if (i)
                 buf_puts(b, ", ");
-            show(b, t->items[i], depth + 1);
+            show(s, t->items[i], depth + 1, PREC_ITEM);
         }
         buf_putc(b, ')');
         return;
@@ -253,10 +317,18 @@ static void show(Buf *b, Value v, int depth)
                 buf_puts(b, "...");
                 break;
             }
-            show(b, AS_CONS(x)->head, depth + 1);
+            show(s, AS_CONS(x)->head, depth + 1, PREC_ITEM);
             n++;
         }
         buf_putc(b, ']');
+        return;
+    }
+    case O_DATA:
+        show_data(s, AS_DATA(v), depth, prec);
+        return;
+    case O_SHAPE: {
+        const Shape *sh = AS_SHAPE(v);
+        buf_printf(b, "<%s %s>", sh->kind == SHAPE_RECORD ? "record" : "case", sh->name);
         return;
     }
     default:
@@ -265,7 +337,11 @@ static void show(Buf *b, Value v, int depth)
     }
 }
 
-void fmt_show(Buf *b, Value v) { show(b, v, 0); }
+void fmt_show(Buf *b, Value v)
+{
+    Show s = {b, b->len};
+    show(&s, v, 0, PREC_ITEM);
+}
 
 void fmt_tostring(Buf *b, Value v)
 {
@@ -281,7 +357,22 @@ void fmt_tostring(Buf *b, Value v)
         buf_put(b, AS_STRING(v)->chars, AS_STRING(v)->len);
         return;
     }
-    show(b, v, 0);
+    if (IS_DATA(v) && (AS_DATA(v)->shape->flags & SHAPE_OPTION)) {
+        /* .NET: None is null, which `string` turns into ""; Some overrides
+         * ToString as "Some(" + the value's ToString, null as "null" + ")" */
+        const ObjData *d = AS_DATA(v);
+        if (d->n == 0)
+            return;
+        buf_puts(b, "Some(");
+        if (IS_DATA(d->items[0]) && (AS_DATA(d->items[0])->shape->flags & SHAPE_OPTION) &&
+            AS_DATA(d->items[0])->n == 0)
+            buf_puts(b, "null");
+        else
+            fmt_tostring(b, d->items[0]);
+        buf_putc(b, ')');
+        return;
+    }
+    fmt_show(b, v);
 }
 
 /* ---------------------------------------------------------- formatting --- */
@@ -430,6 +521,9 @@ static const char *format_into(Buf *b, const ObjString *fmt, const Value *args, 
             buf_init(&t, b->mem);
             if (sp.type == 'A')
                 fmt_show(&t, v);
+            else if (sp.type == 'O' && (IS_UNIT(v) || (IS_DATA(v) && AS_DATA(v)->n == 0 &&
+                                                       (AS_DATA(v)->shape->flags & SHAPE_OPTION))))
+                buf_puts(&t, "<null>"); /* .NET represents () and None as null */
             else
                 fmt_tostring(&t, v);
             if (sp.type == 's' && sp.precision >= 0 && t.len > (size_t)sp.precision)

@@ -5,8 +5,9 @@
  * the roots (value stack, globals, host imports, host handles) with an
  * explicit gray stack, so deep lists cannot overflow the C stack, then
  * sweeps the list.  Static objects (chunk constants, builtins, host
- * function objects) are skipped without being written: they may be shared
- * with other threads.  Only the VM's owner thread runs any of this.
+ * function objects, record and union shapes) are skipped without being
+ * written: they may be shared with other threads.  Only the VM's owner
+ * thread runs any of this.
  */
 #include <string.h>
 
@@ -30,9 +31,23 @@ static void gray_push(fsrs_vm *vm, Obj *o)
     vm->gray[vm->ngray++] = o;
 }
 
-static bool mark_obj(fsrs_vm *vm, Obj *o)
+static bool mark_chunk(fsrs_vm *vm, const fsrs_chunk *c);
+
+/* A constant of a chunk (a string literal, a union case without fields)
+ * may outlive the program that made it: keep a replaced chunk while such a
+ * value lives. */
+static VM_COLD bool mark_static(fsrs_vm *vm, const Obj *o)
 {
-    if (o->is_static || o->marked)
+    if (o->type == O_DATA)
+        return mark_chunk(vm, ((const ObjData *)o)->shape->chunk);
+    return mark_chunk(vm, o->owner);
+}
+
+static inline bool mark_obj(fsrs_vm *vm, Obj *o)
+{
+    if (o->is_static)
+        return vm->nold ? mark_static(vm, o) : true;
+    if (o->marked)
         return true;
     o->marked = 1;
     size_t before = vm->ngray;
@@ -40,14 +55,12 @@ static bool mark_obj(fsrs_vm *vm, Obj *o)
     return vm->ngray > before;
 }
 
-static bool mark_value(fsrs_vm *vm, Value v)
+static inline bool mark_value(fsrs_vm *vm, Value v)
 {
     if (IS_OBJ(v))
         return mark_obj(vm, AS_OBJ(v));
     return true;
 }
-
-static bool mark_value(fsrs_vm *vm, Value v);
 
 /* A closure or native of a replaced program is alive: so are the program's
  * chunk and globals. */
@@ -102,6 +115,14 @@ static bool blacken(fsrs_vm *vm, Obj *o)
         ok &= mark_value(vm, p->fn);
         for (uint32_t i = 0; i < p->nargs; i++)
             ok &= mark_value(vm, p->args[i]);
+        break;
+    }
+    case O_DATA: {
+        ObjData *d = (ObjData *)o;
+        if (vm->nold)
+            ok &= mark_chunk(vm, d->shape->chunk);
+        for (uint32_t i = 0; i < d->n; i++)
+            ok &= mark_value(vm, d->items[i]);
         break;
     }
     }

@@ -8,6 +8,12 @@
  * every thread and never written after creation, so the collector checks
  * the flag and never marks them.
  *
+ * Records and union values are one kind of heap object, ObjData: a pointer
+ * to the static Shape that describes the record type or the union case,
+ * the case's tag (copied from the shape, so that a case test is one
+ * integer compare) and the fields.  A union case without fields has one
+ * static value, made with its shape.
+ *
  * Threads: heap objects belong to the VM (thread) that made them; static
  * objects are read-only and may be read from any thread.
  */
@@ -40,10 +46,16 @@ typedef enum ObjType {
     O_CLOSURE,
     O_PARTIAL,
     O_NATIVE,
+    O_DATA,    /* a record or a union case value */
+    O_SHAPE,   /* static: the description of a record type or a union case */
 } ObjType;
 
 typedef struct Obj {
-    struct Obj *next;  /* the VM's list of all heap objects */
+    union {
+        struct Obj *next;               /* heap objects: the VM's list of them all */
+        const struct fsrs_chunk *owner; /* static objects: the chunk they are a
+                                           constant of, or NULL (builtins) */
+    };
     uint8_t type;      /* ObjType */
     uint8_t marked;    /* GC mark bit (heap objects only) */
     uint8_t is_static; /* chunk constant or builtin: never marked or freed */
@@ -89,6 +101,45 @@ typedef struct ObjPartial {
     Value args[];
 } ObjPartial;
 
+/* ----------------------------------------------------- records, unions --- */
+
+enum { SHAPE_RECORD, SHAPE_CASE };
+
+/* Shape.flags */
+enum {
+    SHAPE_ANONYMOUS = 1, /* a structural record: no declared type has its fields */
+    SHAPE_OPTION = 2,    /* Some or None: `string` renders them as .NET does */
+};
+
+typedef struct ObjData ObjData;
+
+/*
+ * A record type or one case of a union.  Shapes are static objects: the
+ * compiler makes them in the chunk's arena (the built-in option and Result
+ * cases live in the library's data), so they are shared by every thread
+ * and outlive every value that points at them while the chunk is alive.
+ */
+typedef struct Shape {
+    Obj obj;
+    uint8_t kind;              /* SHAPE_RECORD or SHAPE_CASE */
+    uint8_t flags;             /* SHAPE_* */
+    uint32_t tag;              /* SHAPE_CASE: index of the case in its union */
+    uint32_t nfields;
+    const char *name;          /* record type name, or case name */
+    const char *type_name;     /* union type name; records: the record's */
+    const char *const *fields; /* nfields names; NULL for an unnamed case field */
+    const struct fsrs_chunk *chunk; /* where the shape lives; NULL: built in */
+    const ObjData *nullary;    /* a case without fields: its only value */
+} Shape;
+
+struct ObjData {
+    Obj obj;
+    const Shape *shape;
+    uint32_t tag;              /* shape->tag */
+    uint32_t n;                /* shape->nfields */
+    Value items[];
+};
+
 struct VM;
 /* Natives get their arguments in place on the VM stack. */
 typedef int (*NativeFn)(fsrs_vm *vm, const Value *args, int argc, Value *out, void *userdata);
@@ -124,12 +175,15 @@ typedef struct ObjNative {
 #define IS_TUPLE(v)     IS_OBJTYPE(v, O_TUPLE)
 #define IS_CONS(v)      IS_OBJTYPE(v, O_CONS)
 #define IS_CLOSURE(v)   IS_OBJTYPE(v, O_CLOSURE)
+#define IS_DATA(v)      IS_OBJTYPE(v, O_DATA)
 #define AS_STRING(v)    ((ObjString *)(v).as_.p)
 #define AS_TUPLE(v)     ((ObjTuple *)(v).as_.p)
 #define AS_CONS(v)      ((ObjCons *)(v).as_.p)
 #define AS_CLOSURE(v)   ((ObjClosure *)(v).as_.p)
 #define AS_PARTIAL(v)   ((ObjPartial *)(v).as_.p)
 #define AS_NATIVE(v)    ((ObjNative *)(v).as_.p)
+#define AS_DATA(v)      ((ObjData *)(v).as_.p)
+#define AS_SHAPE(v)     ((const Shape *)(v).as_.p)
 
 static inline Value mk_unit(void) { Value v = {V_UNIT, 0, {.i = 0}}; return v; }
 static inline Value mk_nil(void) { Value v = {V_NIL, 0, {.i = 0}}; return v; }

@@ -67,6 +67,21 @@ bool value_equal(Value a, Value b)
             b = t->tail;
             continue;
         }
+        case O_DATA: {
+            /* Tags and fields, not shapes: a value made before a reload
+             * equals the same value made by the new chunk. */
+            ObjData *s = (ObjData *)x, *t = (ObjData *)y;
+            if (s->tag != t->tag || s->n != t->n)
+                return false;
+            if (s->n == 0)
+                return true;
+            for (uint32_t i = 0; i + 1 < s->n; i++)
+                if (!value_equal(s->items[i], t->items[i]))
+                    return false;
+            a = s->items[s->n - 1];
+            b = t->items[t->n - 1];
+            continue;
+        }
         default:
             return false; /* functions: identity only */
         }
@@ -141,6 +156,25 @@ int value_compare(Value a, Value b, const char **err)
             b = t->tail;
             continue;
         }
+        case O_DATA: {
+            /* F#: unions by case (declaration order), then the fields;
+             * records field by field in declaration order. */
+            ObjData *s = (ObjData *)x, *t = (ObjData *)y;
+            if (s->tag != t->tag)
+                return cmp_int(s->tag, t->tag);
+            if (s->n != t->n)
+                return cmp_int(s->n, t->n);
+            if (s->n == 0)
+                return 0;
+            for (uint32_t i = 0; i + 1 < s->n; i++) {
+                int c = value_compare(s->items[i], t->items[i], err);
+                if (c || *err)
+                    return c;
+            }
+            a = s->items[s->n - 1];
+            b = t->items[t->n - 1];
+            continue;
+        }
         default:
             *err = "functions cannot be compared";
             return 0;
@@ -163,6 +197,10 @@ const char *value_type_name(Value v)
     case O_STRING: return "string";
     case O_TUPLE: return "tuple";
     case O_CONS: return "list";
+    case O_DATA: {
+        const Shape *s = AS_DATA(v)->shape;
+        return s->flags & SHAPE_ANONYMOUS ? "record" : s->type_name;
+    }
     default: return "function";
     }
 }

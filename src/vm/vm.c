@@ -418,6 +418,69 @@ static void build_range(fsrs_vm *vm, Value *slots, int has_step)
              value_type_name(IS_INT(lo) ? hi : lo));
 }
 
+/* ------------------------------------------------------------ records --- */
+
+/* The instructions on records and unions keep their work here, out of
+ * line, so that the loop's common instructions keep their registers. */
+
+/* A new record or case value of `shape` from the n values at sp - n. */
+static VM_COLD Value data_new(fsrs_vm *vm, const Value *fields, uint32_t n, const Shape *shape)
+{
+    ObjData *d = gc_alloc_x(vm, sizeof(ObjData) + n * sizeof(Value), O_DATA);
+    d->shape = shape;
+    d->tag = shape->tag;
+    d->n = n;
+    memcpy(d->items, fields, n * sizeof(Value));
+    return mk_obj(d);
+}
+
+/* The index of field `name` in a record of shape s, or -1. */
+static int field_index(const Shape *s, const char *name)
+{
+    if (s->kind != SHAPE_RECORD)
+        return -1;
+    for (uint32_t i = 0; i < s->nfields; i++)
+        if (strcmp(s->fields[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Where field `index` of shape `want` is in r, when r has another shape
+ * (another record type with the same field, a value made before a reload).
+ * Raises if r has no such field. */
+static VM_COLD uint32_t field_slow(fsrs_vm *vm, Value r, const Shape *want, uint32_t index)
+{
+    const char *name = want->fields[index];
+    int i = IS_DATA(r) ? field_index(AS_DATA(r)->shape, name) : -1;
+    if (i < 0)
+        vm_throw(vm, FSRS_ERUNTIME, "type mismatch: %s has no field '%s'", value_type_name(r),
+                 name);
+    return (uint32_t)i;
+}
+
+/* A fresh copy of the record in *slot, which keeps it alive meanwhile. */
+static VM_COLD Value record_copy(fsrs_vm *vm, Value *slot)
+{
+    Value r = *slot;
+    if (!IS_DATA(r) || AS_DATA(r)->shape->kind != SHAPE_RECORD)
+        vm_throw(vm, FSRS_ERUNTIME, "type mismatch: '{ ... with ... }' needs a record, not %s",
+                 value_type_name(r));
+    uint32_t n = AS_DATA(r)->n;
+    ObjData *c = gc_alloc_x(vm, sizeof(ObjData) + n * sizeof(Value), O_DATA);
+    const ObjData *d = AS_DATA(r);
+    c->shape = d->shape;
+    c->tag = d->tag;
+    c->n = n;
+    memcpy(c->items, d->items, n * sizeof(Value));
+    return mk_obj(c);
+}
+
+static VM_COLD _Noreturn void case_field_error(fsrs_vm *vm, Value v, uint32_t index)
+{
+    vm_throw(vm, FSRS_ERUNTIME, "type mismatch: expected a union value with %u fields, got %s",
+             index + 1, value_type_name(v));
+}
+
 static _Noreturn void match_fail(fsrs_vm *vm)
 {
     vm_throw(vm, FSRS_ERUNTIME, "incomplete match: the match cases were incomplete");
@@ -953,6 +1016,62 @@ static void execute(fsrs_vm *vm)
         Value v = *--sp;
         if (!(v.tag_ == V_INT && v.as_.i == (int64_t)(int32_t)b))
             ip += A_S;
+        NEXT();
+    }
+    CASE(DATA): {
+        uint32_t b = *ip++;
+        uint32_t n = A_U;
+        SAVE();
+        Value d = data_new(vm, sp - n, n, AS_SHAPE(K[b]));
+        sp -= n;
+        *sp++ = d;
+        NEXT();
+    }
+    CASE(GETFIELD): {
+        uint32_t b = *ip++;
+        Value v = sp[-1];
+        const Shape *shape = AS_SHAPE(K[b]);
+        if (LIKELY(IS_DATA(v) && AS_DATA(v)->shape == shape)) {
+            sp[-1] = AS_DATA(v)->items[A_U];
+            NEXT();
+        }
+        SAVE();
+        sp[-1] = AS_DATA(v)->items[field_slow(vm, v, shape, A_U)];
+        NEXT();
+    }
+    CASE(COPY): {
+        SAVE();
+        Value c = record_copy(vm, sp - 1);
+        sp[-1] = c;
+        NEXT();
+    }
+    CASE(SETFIELD): {
+        uint32_t b = *ip++;
+        Value v = *--sp;
+        Value r = sp[-1];
+        const Shape *shape = AS_SHAPE(K[b]);
+        uint32_t i = A_U;
+        if (UNLIKELY(AS_DATA(r)->shape != shape)) {
+            SAVE();
+            i = field_slow(vm, r, shape, i);
+        }
+        AS_DATA(r)->items[i] = v;
+        NEXT();
+    }
+    CASE(TEST_TAG): {
+        uint32_t b = *ip++;
+        Value v = *--sp;
+        if (!(IS_DATA(v) && AS_DATA(v)->tag == b))
+            ip += A_S;
+        NEXT();
+    }
+    CASE(CASEFIELD): {
+        Value v = sp[-1];
+        if (UNLIKELY(!IS_DATA(v) || A_U >= AS_DATA(v)->n)) {
+            SAVE();
+            case_field_error(vm, v, A_U);
+        }
+        sp[-1] = AS_DATA(v)->items[A_U];
         NEXT();
     }
 

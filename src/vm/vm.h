@@ -86,6 +86,14 @@ struct fsrs_vm {
     bool has_raised;
 };
 
+/* Keeps rarely taken work out of the interpreter loop and the collector's
+ * marking, so that their own code stays small and in registers. */
+#if defined(__GNUC__)
+#define VM_COLD __attribute__((noinline, cold))
+#else
+#define VM_COLD
+#endif
+
 /* vm.c */
 _Noreturn void vm_throw(fsrs_vm *vm, int code, const char *fmt, ...)
 #if defined(__GNUC__)

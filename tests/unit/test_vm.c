@@ -411,6 +411,24 @@ Test(vm, functions_of_a_replaced_chunk_read_their_own_globals, .timeout = 10)
     fsrs_chunk_free(first);
 }
 
+Test(vm, string_constants_of_a_replaced_chunk_stay_valid, .timeout = 10)
+{
+    fsrs_chunk *first = compile_ok("let v = [\"a string constant\"]\n");
+    fsrs_vm *vm = NULL;
+    cr_assert_eq(fsrs_vm_new(NULL, &vm), FSRS_OK);
+    cr_assert_eq(fsrs_vm_load(vm, first), FSRS_OK);
+    fsrs_value v;
+    cr_assert_eq(fsrs_vm_global(vm, "v", &v), FSRS_OK);
+    fsrs_chunk_free(first); /* the VM holds the only reference now */
+    fsrs_chunk *next = compile_ok("let w = 1\n");
+    cr_assert_eq(fsrs_vm_load(vm, next), FSRS_OK);
+    fsrs_chunk_free(next);
+    fsrs_vm_gc(vm); /* v (held by the host) still needs the old chunk */
+    const char *s = fsrs_value_as_string(fsrs_list_head(v), NULL);
+    cr_assert_str_eq(s, "a string constant");
+    fsrs_vm_free(vm);
+}
+
 Test(vm, collector_keeps_memory_bounded_and_live_data_intact, .timeout = 10)
 {
     CountingAlloc ca;
