@@ -7,6 +7,7 @@
 
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 typedef struct Fixture {
     char *dir;
@@ -582,5 +583,91 @@ Test(engine, include_and_exclude_globs, .timeout = 30)
     free(api);
     free(apit);
     free(other);
+    free(dir);
+}
+
+/* ------------------------------------------------------ compiler hook --- */
+
+/* A trivial language: a script is a decimal number; its artifact is that
+ * number, boxed.  "x" does not compile. */
+typedef struct NumberLang {
+    atomic_int freed;
+} NumberLang;
+
+static int number_compile(const char *path, const char *source, size_t len, void **out, char *err,
+                          size_t errcap, void *userdata)
+{
+    (void)userdata;
+    char *end;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.*s", (int)(len < 63 ? len : 63), source);
+    long v = strtol(buf, &end, 10);
+    if (end == buf) {
+        snprintf(err, errcap, "%s:1:1: not a number", path);
+        return -1;
+    }
+    long *box = malloc(sizeof *box);
+    *box = v;
+    *out = box;
+    return 0;
+}
+
+static void number_free(void *artifact, void *userdata)
+{
+    NumberLang *l = userdata;
+    atomic_fetch_add(&l->freed, 1);
+    free(artifact);
+}
+
+Test(engine, pluggable_compiler, .timeout = 20)
+{
+    NumberLang lang = {0};
+    static const char *const exts[] = {".num", NULL};
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 0);
+    cfg.extensions = exts;
+    cfg.compiler.compile = number_compile;
+    cfg.compiler.free = number_free;
+    cfg.compiler.userdata = &lang;
+    char *dir = make_tmpdir();
+    char *p = path_in(dir, "value.num");
+    save_in_place(p, "41");
+    fsrs_engine *e;
+    cr_assert_eq(fsrs_engine_new(&cfg, &e), FSRS_OK);
+    cr_assert_eq(fsrs_engine_watch(e, dir), FSRS_OK);
+    cr_assert_eq(fsrs_engine_start(e), FSRS_OK);
+    VersionWait w = {e, p, 1};
+    cr_assert(wait_until(version_reached, &w, 5000));
+    fsrs_reader *r;
+    cr_assert_eq(fsrs_reader_new(e, NULL, NULL, NULL, &r), FSRS_OK);
+    uint64_t ver;
+    fsrs_reader_enter(r);
+    const long *box = fsrs_reader_artifact(r, "value.num", &ver);
+    cr_assert_not_null(box);
+    cr_assert_eq(*box, 41);
+    cr_assert_eq(ver, 1);
+    fsrs_reader_leave(r);
+    fsrs_value unit = fsrs_unit();
+    cr_assert_eq(fsrs_reader_call(r, p, "f", 1, &unit, NULL), FSRS_EINVAL,
+                 "running Mini-F# needs the default compiler");
+
+    uint64_t seq = fsrs_engine_reload_count(e);
+    save_in_place(p, "x");
+    fsrs_reload_info info;
+    cr_assert_eq(fsrs_engine_wait_reload(e, seq, 5000, &info), FSRS_OK);
+    cr_assert_not(info.ok);
+    cr_assert(strstr(info.error, "value.num:1:1: not a number"));
+    save_in_place(p, "42");
+    w.at_least = 2;
+    cr_assert(wait_until(version_reached, &w, 5000));
+    fsrs_reader_enter(r);
+    box = fsrs_reader_artifact(r, p, &ver);
+    cr_assert_eq(*box, 42);
+    fsrs_reader_leave(r);
+    fsrs_reader_free(r);
+    fsrs_engine_free(e);
+    cr_assert_eq(atomic_load(&lang.freed), 2, "both versions were freed");
+    remove_tree(dir);
+    free(p);
     free(dir);
 }
