@@ -143,6 +143,7 @@ static int stack_effect(int op, int32_t a)
     case OP_LT_JUMP:
         return -2;
     case OP_LOCAL_EQI_JUMP:
+    case OP_LOCAL_LTI_JUMP:
         return 0;
     case OP_SLIDE:
         return -a;
@@ -264,7 +265,8 @@ static void patch_jump(Fn *f, uint32_t at)
 {
     int op = INSTR_OP(f->code[at]);
     uint32_t after = at + 1 + (op == OP_TEST_EQ || op == OP_EQI_JUMP ||
-                                       op == OP_LOCAL_EQI_JUMP || op == OP_TEST_TAG
+                                       op == OP_LOCAL_EQI_JUMP || op == OP_LOCAL_LTI_JUMP ||
+                                       op == OP_TEST_TAG
                                    ? 1
                                    : 0);
     int32_t off = (int32_t)(f->ncode - after);
@@ -928,6 +930,16 @@ static void compile_binop(Fn *f, Expr *e)
 /* Compile a condition; returns the jump taken when it is false. */
 static uint32_t compile_cond(Fn *f, Expr *e)
 {
+    Ref r;
+    if (e->kind == E_BINOP && e->op == TK_LT && e->a->kind == E_VAR && e->b->kind == E_INT &&
+        e->b->i >= -32768 && e->b->i < 32768 && resolve(f, e->a->str, &r) && r.kind == R_LOCAL &&
+        r.index < 65536) {
+        /* n < 2 on a local: one instruction */
+        f->C->line = e->line;
+        emit(f, OP_LOCAL_LTI_JUMP, 0);
+        emit_word(f, ((uint32_t)r.index << 16) | ((uint32_t)e->b->i & 0xFFFF));
+        return f->ncode - 2;
+    }
     if (e->kind == E_BINOP && e->op == TK_LT) {
         compile_expr(f, e->a);
         compile_expr(f, e->b);

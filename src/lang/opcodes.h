@@ -79,6 +79,7 @@
     X(LOCAL_ADDI,   "2")       /* push base[A & 0xFFF] + (signed 12-bit A >> 12) */ \
     X(ADD_LL,       "2")       /* push base[A & 0xFFF] + base[A >> 12] */ \
     X(LOCAL_EQI_JUMP, "j+")    /* if base[B >> 16] <> int (signed 16-bit B): ip += A */ \
+    X(LOCAL_LTI_JUMP, "j+")    /* if not base[B >> 16] < int (signed 16-bit B): ip += A */ \
     X(TAILSELF,     "n")       /* the running function calls itself in tail position
                                   with its arity A: args -> base[0..A), restart */ \
     /* records and unions; K[B] is the Shape of a record type or union case */ \

@@ -43,17 +43,20 @@ int fsrs_vm_new(const fsrs_config *cfg, fsrs_vm **out)
     if (!vm->cfg.max_call_depth)
         vm->cfg.max_call_depth = 200000;
     vm->mem = mem;
+    /* the frame array never grows past max_call_depth (vm.c relies on it) */
+    uint32_t nframes = INITIAL_FRAMES < vm->cfg.max_call_depth ? INITIAL_FRAMES
+                                                                 : vm->cfg.max_call_depth;
     vm->stack = mem_alloc(&mem, INITIAL_STACK * sizeof(Value));
-    vm->frames = mem_alloc(&mem, INITIAL_FRAMES * sizeof(Frame));
+    vm->frames = mem_alloc(&mem, nframes * sizeof(Frame));
     if (!vm->stack || !vm->frames) {
         mem_free(&mem, vm->stack, INITIAL_STACK * sizeof(Value));
-        mem_free(&mem, vm->frames, INITIAL_FRAMES * sizeof(Frame));
+        mem_free(&mem, vm->frames, nframes * sizeof(Frame));
         mem_free(&mem, vm, sizeof *vm);
         return fsrs__error_set(FSRS_ENOMEM, NULL, 0, 0, "out of memory creating a VM");
     }
     vm->stack_end = vm->stack + INITIAL_STACK;
     vm->sp = vm->stack;
-    vm->frames_cap = INITIAL_FRAMES;
+    vm->frames_cap = nframes;
     vm->next_gc = 1u << 20;
     atomic_init(&vm->interrupt, 0);
     *out = vm;

@@ -142,6 +142,8 @@ static Frame *push_frame(fsrs_vm *vm, Value *base, const Proto *p, uint32_t extr
                  vm->cfg.max_call_depth);
     if (UNLIKELY(vm->nframes == vm->frames_cap)) {
         uint32_t cap = vm->frames_cap * 2;
+        if (cap > vm->cfg.max_call_depth)
+            cap = vm->cfg.max_call_depth;
         Frame *nf = mem_realloc(&vm->mem, vm->frames, vm->frames_cap * sizeof(Frame),
                                 cap * sizeof(Frame));
         if (!nf)
@@ -778,9 +780,9 @@ static void execute(fsrs_vm *vm)
         if (LIKELY(IS_CLOSURE(*callee))) {
             ObjClosure *c = AS_CLOSURE(*callee);
             const Proto *p = c->proto;
+            /* frames_cap never exceeds max_call_depth (push_frame) */
             if (LIKELY(p->arity == (uint32_t)argc && vm->nframes < vm->frames_cap &&
-                       callee + 1 + p->maxstack <= vm->stack_end &&
-                       vm->nframes < vm->cfg.max_call_depth)) {
+                       callee + 1 + p->maxstack <= vm->stack_end)) {
                 fr->ip = ip;
                 fr = &vm->frames[vm->nframes++];
                 fr->proto = p;
@@ -877,6 +879,23 @@ static void execute(fsrs_vm *vm)
         uint32_t b = *ip++;
         Value v = base[b >> 16];
         if (!(v.tag_ == V_INT && v.as_.i == (int64_t)(int16_t)(b & 0xFFFF)))
+            ip += A_S;
+        NEXT();
+    }
+    CASE(LOCAL_LTI_JUMP): {
+        uint32_t b = *ip++;
+        Value v = base[b >> 16];
+        int64_t k = (int16_t)(b & 0xFFFF);
+        bool lt;
+        if (LIKELY(v.tag_ == V_INT))
+            lt = v.as_.i < k;
+        else if (v.tag_ == V_FLOAT)
+            lt = v.as_.f < (double)k; /* unreachable from valid F#: kept total */
+        else {
+            SAVE();
+            lt = compare_or_throw(vm, v, mk_int(k)) < 0;
+        }
+        if (!lt)
             ip += A_S;
         NEXT();
     }
