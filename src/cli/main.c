@@ -75,8 +75,11 @@ void cli_show_caret(const char *path, int line, int col)
         fprintf(stderr, "%5d | %s\n", line, buf);
         if (col > 0) {
             fprintf(stderr, "      | ");
+            /* col counts bytes; a terminal shows one column per character,
+             * so UTF-8 continuation bytes get no blank */
             for (int i = 1; i < col && i <= n; i++)
-                fputc(buf[i - 1] == '\t' ? '\t' : ' ', stderr);
+                if (((unsigned char)buf[i - 1] & 0xC0) != 0x80)
+                    fputc(buf[i - 1] == '\t' ? '\t' : ' ', stderr);
             fputs("^\n", stderr);
         }
     }

@@ -224,6 +224,22 @@ Test(cli, caret_keeps_tabs_of_the_source_line, .timeout = 30)
     run_free(&r);
 }
 
+Test(cli, caret_counts_characters_not_bytes, .timeout = 30)
+{
+    /* columns count bytes ("é" is two); the caret must still sit under
+     * the token in a terminal, which shows one column per character */
+    script("main.fsrs", "let s = \"h\xc3\xa9llo\" + zz\n");
+    Run r = cli_run(dir, "check", "main.fsrs", NULL);
+    assert_exit(r, 1);
+    cr_assert_eq(count_lines(r.err), 3, "stderr:\n%s", r.err);
+    char *head = line_of(r.err, 0), *caret = line_of(r.err, 2);
+    cr_assert(strncmp(head, "main.fsrs:1:20: error: ", 23) == 0, "header: %s", head);
+    assert_text(caret, "      |                   ^", "caret line");
+    free(head);
+    free(caret);
+    run_free(&r);
+}
+
 Test(cli, compile_error_runs_nothing, .timeout = 30)
 {
     script("main.fsrs", "printfn \"side effect\"\nlet y = nope\n");
