@@ -240,6 +240,18 @@ Test(cli, caret_counts_characters_not_bytes, .timeout = 30)
     run_free(&r);
 }
 
+Test(cli, error_at_end_of_input_shows_the_empty_last_line, .timeout = 30)
+{
+    /* after the final newline the end of input is on a line of its own */
+    script("main.fsrs", "let x = 1\nlet y =\n");
+    Run r = cli_run(dir, "check", "main.fsrs", NULL);
+    assert_exit(r, 1);
+    char *msg = check_compile_error(r.err, "main.fsrs", 3, 1, "");
+    cr_assert(strstr(msg, "end of input"), "message: %s", msg);
+    free(msg);
+    run_free(&r);
+}
+
 Test(cli, compile_error_runs_nothing, .timeout = 30)
 {
     script("main.fsrs", "printfn \"side effect\"\nlet y = nope\n");
