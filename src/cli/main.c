@@ -208,17 +208,15 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "watch") == 0)
         return cli_watch(argc - 2, argv + 2);
-    if (argc != 3) {
+    int (*fn)(const char *) = strcmp(cmd, "run") == 0      ? cmd_run
+                              : strcmp(cmd, "check") == 0  ? cmd_check
+                              : strcmp(cmd, "disasm") == 0 ? cmd_disasm
+                                                           : NULL;
+    if (!fn)
+        fprintf(stderr, "fsrs: unknown command '%s'\n", cmd);
+    if (!fn || argc != 3) {
         usage(stderr);
         return EXIT_USAGE;
     }
-    if (strcmp(cmd, "run") == 0)
-        return cmd_run(argv[2]);
-    if (strcmp(cmd, "check") == 0)
-        return cmd_check(argv[2]);
-    if (strcmp(cmd, "disasm") == 0)
-        return cmd_disasm(argv[2]);
-    fprintf(stderr, "fsrs: unknown command '%s'\n", cmd);
-    usage(stderr);
-    return EXIT_USAGE;
+    return fn(argv[2]);
 }

@@ -497,9 +497,16 @@ Test(cli, usage_errors_exit_64, .timeout = 60)
                   "case %zu: no usage on stderr:\n%s", i, r.err);
         run_free(&r);
     }
-    Run r = cli_run(dir, "bogus", "main.fsrs", NULL);
-    cr_assert(strstr(r.err, "unknown command 'bogus'"), "stderr:\n%s", r.err);
-    run_free(&r);
+    /* a mistyped command is named, with or without arguments */
+    const char *typos[][3] = {{"rnu", NULL}, {"rnu", "main.fsrs", NULL}, {"rnu", "a", "b"}};
+    for (int i = 0; i < 3; i++) {
+        const char *args[4] = {typos[i][0], typos[i][1], typos[i][1] ? typos[i][2] : NULL, NULL};
+        Run r = cli_run_argv(dir, 20000, args);
+        assert_exit(r, 64);
+        cr_assert(strncmp(r.err, "fsrs: unknown command 'rnu'\nusage: fsrs", 39) == 0,
+                  "stderr:\n%s", r.err);
+        run_free(&r);
+    }
 }
 
 Test(cli, help_and_version_go_to_stdout, .timeout = 30)
