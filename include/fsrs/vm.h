@@ -102,9 +102,11 @@ size_t fsrs_vm_mark(fsrs_vm *vm);
 void fsrs_vm_release(fsrs_vm *vm, size_t mark);
 
 /*
- * Ask the VM to stop the script it is running.  The running call ends with
- * FSRS_EINTR at its next call or loop back-edge; the request is consumed by
- * that.  Any thread; wait-free; async-signal-safe.
+ * Ask the VM to stop the script it is running.  The VM looks for a request
+ * once every 1024 calls and loop back-edges, so the running call ends with
+ * FSRS_EINTR soon after; looking consumes the request.  A request made
+ * while no call runs stops the next call that looks.  Any thread;
+ * wait-free; async-signal-safe.
  */
 void fsrs_vm_interrupt(fsrs_vm *vm);
 

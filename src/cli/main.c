@@ -64,19 +64,33 @@ void cli_show_caret(const char *path, int line, int col)
     char *buf = NULL;
     size_t cap = 0;
     ssize_t n = 0;
-    for (int i = 0; i < line; i++) {
+    bool ended_line = true; /* the last line read ended with '\n' */
+    int i;
+    for (i = 0; i < line; i++) {
         n = getline(&buf, &cap, fp);
         if (n < 0)
             break;
+        ended_line = buf[n - 1] == '\n';
     }
+    const char *text = NULL;
     if (n > 0) {
         while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
             buf[--n] = '\0';
-        fprintf(stderr, "%5d | %s\n", line, buf);
+        text = buf;
+    } else if (n < 0 && i == line - 1 && ended_line) {
+        /* the end of input after a final newline: the empty line after it */
+        text = "";
+        n = 0;
+    }
+    if (text) {
+        fprintf(stderr, "%5d | %s\n", line, text);
         if (col > 0) {
             fprintf(stderr, "      | ");
-            for (int i = 1; i < col && i <= n; i++)
-                fputc(buf[i - 1] == '\t' ? '\t' : ' ', stderr);
+            /* col counts bytes; a terminal shows one column per character,
+             * so UTF-8 continuation bytes get no blank */
+            for (int k = 1; k < col && k <= n; k++)
+                if (((unsigned char)text[k - 1] & 0xC0) != 0x80)
+                    fputc(text[k - 1] == '\t' ? '\t' : ' ', stderr);
             fputs("^\n", stderr);
         }
     }
@@ -194,17 +208,15 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "watch") == 0)
         return cli_watch(argc - 2, argv + 2);
-    if (argc != 3) {
+    int (*fn)(const char *) = strcmp(cmd, "run") == 0      ? cmd_run
+                              : strcmp(cmd, "check") == 0  ? cmd_check
+                              : strcmp(cmd, "disasm") == 0 ? cmd_disasm
+                                                           : NULL;
+    if (!fn)
+        fprintf(stderr, "fsrs: unknown command '%s'\n", cmd);
+    if (!fn || argc != 3) {
         usage(stderr);
         return EXIT_USAGE;
     }
-    if (strcmp(cmd, "run") == 0)
-        return cmd_run(argv[2]);
-    if (strcmp(cmd, "check") == 0)
-        return cmd_check(argv[2]);
-    if (strcmp(cmd, "disasm") == 0)
-        return cmd_disasm(argv[2]);
-    fprintf(stderr, "fsrs: unknown command '%s'\n", cmd);
-    usage(stderr);
-    return EXIT_USAGE;
+    return fn(argv[2]);
 }

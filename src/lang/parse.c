@@ -40,11 +40,16 @@ static Pat *parse_pat_atom(Parser *p);
 
 /* ------------------------------------------------------------- helpers --- */
 
-static const char *tok_desc(const Token *t)
+/* A token as a diagnostic names it: quoted source text ('x', 'let', '+',
+ * ')'), or a description for literals ("integer literal"). */
+static const char *tok_desc(Parser *p, const Token *t)
 {
-    if (t->kind == TK_IDENT)
-        return t->text;
-    return lex_kind_name(t->kind);
+    const char *name = t->kind == TK_IDENT ? t->text : lex_kind_name(t->kind);
+    if (t->kind == TK_EOF || t->kind == TK_INT || t->kind == TK_FLOAT ||
+        t->kind == TK_STRING || t->kind == TK_CHAR || name[0] == '\'')
+        return name; /* lex_kind_name quotes punctuation already */
+    snprintf(p->desc, sizeof p->desc, "'%.80s'", name);
+    return p->desc;
 }
 
 static _Noreturn void unexpected(Parser *p, const char *wanted)
@@ -54,9 +59,9 @@ static _Noreturn void unexpected(Parser *p, const char *wanted)
         parse_error_at(p, t->line, t->col, "unexpected end of input, expected %s", wanted);
     if (lay_is_offside(p, t))
         parse_error_at(p, t->line, t->col,
-                       "unexpected '%s' (offside: indented too little), expected %s", tok_desc(t),
+                       "unexpected %s (offside: indented too little), expected %s", tok_desc(p, t),
                        wanted);
-    parse_error_at(p, t->line, t->col, "unexpected '%s', expected %s", tok_desc(t), wanted);
+    parse_error_at(p, t->line, t->col, "unexpected %s, expected %s", tok_desc(p, t), wanted);
 }
 
 static Token *expect(Parser *p, TokKind k)
@@ -85,8 +90,8 @@ static Token *expect_closer(Parser *p, TokKind k, const Token *opener)
                            "unmatched %s: expected %s before the end of input", open,
                            lex_kind_name(k));
         parse_error_at(p, opener->line, opener->col,
-                       "unmatched %s: expected %s before '%s' at line %d, column %d", open,
-                       lex_kind_name(k), tok_desc(t), t->line, t->col);
+                       "unmatched %s: expected %s before %s at line %d, column %d", open,
+                       lex_kind_name(k), tok_desc(p, t), t->line, t->col);
     }
     return lay_next(p);
 }
@@ -787,8 +792,8 @@ static Expr *parse_block(Parser *p, int min_col, const Token *owner)
         unexpected(p, "an expression");
     if (t->bol && t->col < min_col)
         parse_error_at(p, t->line, t->col,
-                       "offside: this line must be indented more than the '%s' at line %d",
-                       tok_desc(owner), owner->line);
+                       "offside: this line must be indented more than the %s at line %d",
+                       tok_desc(p, owner), owner->line);
     /* A lambda body may sit left of the bracket around the lambda, as long
      * as it stays right of the enclosing block; a branch after a trailing
      * then/else may line up with its block. */
@@ -1398,10 +1403,10 @@ int parse_program(Parser *p, Arena *arena, Token *toks, size_t ntoks, Program *o
         Token *t = lay_raw(p);
         if (t->col != col)
             parse_error_at(p, t->line, t->col,
-                           t->col > col ? "unexpected '%s': this line is indented more than the "
+                           t->col > col ? "unexpected %s: this line is indented more than the "
                                           "top-level items"
-                                        : "unexpected '%s': offside of the top-level items",
-                           tok_desc(t));
+                                        : "unexpected %s: offside of the top-level items",
+                           tok_desc(p, t));
         LayoutSave s = lay_push(p, col);
         Expr *e;
         if (t->kind == TK_LET) {
@@ -1421,8 +1426,8 @@ int parse_program(Parser *p, Arena *arena, Token *toks, size_t ntoks, Program *o
         lay_pop(p, s);
         Token *after = lay_raw(p);
         if (after->kind != TK_EOF && !after->bol)
-            parse_error_at(p, after->line, after->col, "unexpected '%s' after the end of %s",
-                           tok_desc(after),
+            parse_error_at(p, after->line, after->col, "unexpected %s after the end of %s",
+                           tok_desc(p, after),
                            e->kind == E_LET    ? "the 'let'"
                            : e->kind == E_TYPE ? "the type declaration"
                                                : "the expression");

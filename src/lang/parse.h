@@ -33,6 +33,7 @@ typedef struct Parser {
     int nomem;
     int err_line, err_col;
     char err_msg[256];
+    char desc[96];      /* a token's name in a diagnostic (tok_desc) */
 } Parser;
 
 typedef struct Program {

@@ -4,10 +4,12 @@
  * reloads, waiting for reloads, safe-point publishing, stats, and the
  * script registry shared by the stages.
  *
- * Threads: the public functions here run on host threads and take the
- * control lock (never held by readers or across a stage's work).  The
- * registry is append-only: the debouncer adds scripts (engine_add_script),
- * everyone else reads them after an acquire load of nscripts.
+ * Threads: the public functions here run on host threads.  Watching and
+ * manual reloads take the control lock (never held by readers or across a
+ * stage's work; the watcher and debouncer take it too), start and stop the
+ * run lock (held while joining, so no stage takes it).  The registry is
+ * append-only: the debouncer adds scripts (engine_add_script), everyone
+ * else reads them after an acquire load of nscripts.
  */
 #define _GNU_SOURCE
 #include "reload/engine.h"
@@ -252,6 +254,7 @@ int fsrs_engine_new(const fsrs_engine_config *cfg, fsrs_engine **out)
     e->inotify_fd = -1;
     e->watcher.bell.fd = e->debouncer.bell.fd = e->compiler.bell.fd = e->executor.bell.fd = -1;
     pthread_mutex_init(&e->lock, NULL);
+    pthread_mutex_init(&e->run_lock, NULL);
     pthread_mutex_init(&e->records_lock, NULL);
     pthread_mutex_init(&e->wait_lock, NULL);
     pthread_cond_init(&e->wait_cond, NULL);
@@ -377,7 +380,7 @@ int fsrs_engine_stop(fsrs_engine *e, unsigned timeout_ms)
 {
     if (!e)
         return FSRS_EINVAL;
-    pthread_mutex_lock(&e->lock);
+    pthread_mutex_lock(&e->run_lock);
     atomic_store(&e->stopping, true);
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
@@ -393,8 +396,8 @@ int fsrs_engine_stop(fsrs_engine *e, unsigned timeout_ms)
     bad |= stop_stage(&e->compiler, &deadline);
     bad |= stop_stage(&e->executor, &deadline);
     if (!bad)
-        e->started = false;
-    pthread_mutex_unlock(&e->lock);
+        atomic_store(&e->started, false);
+    pthread_mutex_unlock(&e->run_lock);
     if (bad)
         return fsrs__error_set(FSRS_ELIMIT, NULL, 0, 0,
                                "an engine thread did not stop within %u ms", timeout_ms);
@@ -405,9 +408,9 @@ int fsrs_engine_start(fsrs_engine *e)
 {
     if (!e)
         return FSRS_EINVAL;
-    pthread_mutex_lock(&e->lock);
-    if (e->started) {
-        pthread_mutex_unlock(&e->lock);
+    pthread_mutex_lock(&e->run_lock);
+    if (atomic_load(&e->started)) {
+        pthread_mutex_unlock(&e->run_lock);
         return FSRS_OK;
     }
     atomic_store(&e->stopping, false);
@@ -416,8 +419,8 @@ int fsrs_engine_start(fsrs_engine *e)
               start_stage(&e->debouncer, debouncer_main, e) ||
               start_stage(&e->watcher, watcher_main, e);
     if (!bad)
-        e->started = true;
-    pthread_mutex_unlock(&e->lock);
+        atomic_store(&e->started, true);
+    pthread_mutex_unlock(&e->run_lock);
     if (bad) {
         fsrs_engine_stop(e, 5000);
         return fsrs__error_set(FSRS_EIO, NULL, 0, 0, "cannot start the engine's threads");
@@ -431,7 +434,7 @@ bool fsrs_engine_is_watching(const fsrs_engine *e)
         return false;
     fsrs_engine *m = (fsrs_engine *)e;
     pthread_mutex_lock(&m->lock);
-    bool r = m->started && m->nwatches > 0;
+    bool r = atomic_load(&m->started) && m->nwatches > 0;
     pthread_mutex_unlock(&m->lock);
     return r;
 }
@@ -633,6 +636,7 @@ void fsrs_engine_free(fsrs_engine *e)
     free_strings(e->exclude);
     free_strings(e->host_names);
     pthread_mutex_destroy(&e->lock);
+    pthread_mutex_destroy(&e->run_lock);
     pthread_mutex_destroy(&e->records_lock);
     pthread_mutex_destroy(&e->wait_lock);
     pthread_cond_destroy(&e->wait_cond);

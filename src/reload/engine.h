@@ -124,13 +124,16 @@ struct fsrs_engine {
     Script *scripts;
     atomic_uint nscripts;
 
-    /* control: watches, manual requests, start/stop; never taken by readers */
+    /* control: watches, manual requests; never taken by readers */
     pthread_mutex_t lock;
     Watch *watches;
     unsigned nwatches, capwatches;
     FileEvent *manual;            /* manual reload events for the debouncer */
+    /* start/stop: held while the threads are joined, so never taken by a
+     * stage thread (the watcher and debouncer take the control lock) */
+    pthread_mutex_t run_lock;
     atomic_bool stopping;
-    bool started;
+    atomic_bool started;          /* written under run_lock */
 
     int inotify_fd;
     Stage watcher, debouncer, compiler, executor;

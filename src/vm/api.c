@@ -296,11 +296,10 @@ void fsrs_vm_release(fsrs_vm *vm, size_t mark)
 
 void fsrs_vm_interrupt(fsrs_vm *vm)
 {
-    if (vm) {
-        /* relaxed: a request polled by the owner; it carries no data */
+    /* relaxed: a request polled by the owner (vm_check_limits); it carries
+     * no data */
+    if (vm)
         atomic_store_explicit(&vm->interrupt, 1, memory_order_relaxed);
-        /* make the next poll happen soon */
-    }
 }
 
 int fsrs_vm_raise(fsrs_vm *vm, const char *fmt, ...)
