@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
 
 #include "util/clock.h"
 #include "util/hash.h"
@@ -73,16 +75,87 @@ static void push_result(fsrs_engine *e, Result *r)
     doorbell_ring(&e->executor.bell);
 }
 
+/*
+ * Wait (briefly) until the watcher has processed every inotify event queued
+ * so far.  A save that truncates the file queues IN_MODIFY inside its
+ * open(), before any byte is written; so after this, if we read a partial
+ * file, its Script.change_seq has moved.  FIONREAD == 0 means the events
+ * were read; watcher_busy, set before that read, means they are not yet
+ * processed.
+ */
+static void sync_with_watcher(fsrs_engine *e)
+{
+    uint64_t deadline = clock_us() + 5000;
+    for (;;) {
+        int pending = 0;
+        if (ioctl(e->inotify_fd, FIONREAD, &pending) != 0)
+            return;
+        if (pending == 0 && !atomic_load(&e->watcher_busy))
+            return;
+        if (clock_us() > deadline || atomic_load(&e->stopping))
+            return;
+        struct timespec ts = {0, 20000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* How long an empty read waits before it is believed (see handle). */
+#define EMPTY_SETTLE_US 50000u
+
+/* Requests to look at again later, oldest first (compiler thread only). */
+static _Thread_local Request *retry_head, *retry_tail;
+
+static void retry_add(Request *r)
+{
+    if (retry_tail)
+        retry_tail->next = r;
+    else
+        retry_head = r;
+    retry_tail = r;
+}
+
+/* Is a writer busy with the file (a change seen, its save not yet)?  Its
+ * close or rename will bring a new request. */
+static bool writer_busy(const Script *s)
+{
+    return atomic_load(&s->writing) &&
+           clock_us() - atomic_load(&s->change_us) < CHANGED_QUIET_US;
+}
+
 static void handle(fsrs_engine *e, Request *req)
 {
     Script *s = req->script;
     /* seq_cst: ordered before the read below; pairs with the debouncer's
      * check of the flag (see debounce.c) */
     atomic_store_explicit(&s->queued, false, memory_order_seq_cst);
+    if (writer_busy(s))
+        return;
+    uint64_t seq = atomic_load(&s->change_seq);
     size_t len = 0;
     char *src = slurp(s->path, &len);
     if (!src)
         return; /* deleted or unreadable: keep the last good version */
+    if (len == 0 && !req->empty_ok) {
+        /* Most likely a save between its open(O_TRUNC) and its write: the
+         * kernel shows the truncation before it queues the event for it,
+         * so nothing else tells.  Look again later; a file still empty then,
+         * with no event in between, is compiled as it is. */
+        free(src);
+        Request *again = malloc(sizeof *again);
+        if (again) {
+            *again = *req;
+            again->empty_ok = true;
+            again->retry_at_us = clock_us() + EMPTY_SETTLE_US;
+            again->retry_seq = seq;
+            again->next = NULL;
+            retry_add(again);
+        }
+        return;
+    }
+    if (req->empty_ok && len == 0 && seq != req->retry_seq) {
+        free(src); /* something happened meanwhile: its own request follows */
+        return;
+    }
     uint64_t h = hash64(src, len);
     if (s->compiled && h == s->last_hash && !req->force) {
         atomic_fetch_add_explicit(&e->st_skipped, 1, memory_order_relaxed);
@@ -103,7 +176,23 @@ static void handle(fsrs_engine *e, Request *req)
     int rc = e->cfg.compiler.compile(s->path, src, len, &artifact, r->error, sizeof r->error,
                                      e->cfg.compiler.userdata);
     r->compile_end_us = clock_us();
+    /* A save that began while we read (open(O_TRUNC) then write) may have
+     * given us a partial file.  If the file changed since, or a writer is
+     * busy, drop this compile: the change's own event brings a new request.
+     * Reading again catches a change whose event has not arrived yet. */
+    sync_with_watcher(e);
+    size_t len2 = 0;
+    char *again = slurp(s->path, &len2);
+    bool stable = again && len2 == len && memcmp(again, src, len) == 0 &&
+                  atomic_load(&s->change_seq) == seq && !writer_busy(s);
+    free(again);
     free(src);
+    if (!stable) {
+        if (rc == 0 && artifact)
+            e->cfg.compiler.free(artifact, e->cfg.compiler.userdata);
+        free(r);
+        return;
+    }
     r->ok = rc == 0 && artifact;
     r->artifact = r->ok ? artifact : NULL;
     if (!r->ok && !r->error[0])
@@ -117,14 +206,36 @@ void *compiler_main(void *arg)
 {
     fsrs_engine *e = arg;
     while (!atomic_load(&e->stopping)) {
+        if (retry_head && retry_head->retry_at_us <= clock_us()) {
+            Request *r = retry_head;
+            retry_head = r->next;
+            if (!retry_head)
+                retry_tail = NULL;
+            handle(e, r);
+            free(r);
+            continue;
+        }
         void *item;
         if (!ring_pop_spsc(&e->requests, &item)) {
-            doorbell_wait(&e->compiler.bell, -1);
+            int timeout = -1;
+            if (retry_head) {
+                uint64_t now = clock_us();
+                timeout = retry_head->retry_at_us > now
+                              ? (int)((retry_head->retry_at_us - now + 999) / 1000)
+                              : 0;
+            }
+            doorbell_wait(&e->compiler.bell, timeout);
             doorbell_drain(&e->compiler.bell);
             continue;
         }
         handle(e, item);
         free(item);
     }
+    while (retry_head) {
+        Request *next = retry_head->next;
+        free(retry_head);
+        retry_head = next;
+    }
+    retry_tail = NULL;
     return NULL;
 }

@@ -21,9 +21,6 @@
 
 #include "util/clock.h"
 
-/* How long a change without a finished save waits at least. */
-#define CHANGED_QUIET_US 100000u
-
 static void note_event(fsrs_engine *e, FileEvent *ev)
 {
     Script *s = engine_add_script(e, ev->path);
@@ -85,7 +82,7 @@ static uint64_t send_due(fsrs_engine *e, bool *sent)
             s->first_event_us = 0;
             continue;
         }
-        Request *r = malloc(sizeof *r);
+        Request *r = calloc(1, sizeof *r);
         if (!r) {
             next = now + 1000; /* retry soon */
             continue;

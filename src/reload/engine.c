@@ -142,6 +142,9 @@ Script *engine_add_script(fsrs_engine *e, const char *path)
     atomic_init(&s->pending, NULL);
     atomic_init(&s->queued, false);
     atomic_init(&s->published_number, 0);
+    atomic_init(&s->change_seq, 0);
+    atomic_init(&s->writing, false);
+    atomic_init(&s->change_us, 0);
     /* release: the slot is complete before readers can see it */
     atomic_store_explicit(&e->nscripts, n + 1, memory_order_release);
     return s;

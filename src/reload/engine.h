@@ -19,6 +19,8 @@
  *     thread calling fsrs_engine_sync (sync mode), read by readers.
  *   - Script.pending: executor and sync thread, by atomic exchange only.
  *   - Script.next_version: executor only.
+ *   - Script.change_seq/writing/change_us: written by the watcher, read by
+ *     the compiler to avoid compiling a file while a writer is busy.
  */
 #ifndef FSRS_RELOAD_ENGINE_H
 #define FSRS_RELOAD_ENGINE_H
@@ -37,6 +39,10 @@
 
 #define FSRS_PATH_MAX 4096
 
+/* A change without a finished save (a writer that keeps the file open)
+ * counts as finished after this long without events. */
+#define CHANGED_QUIET_US 100000u
+
 /* A published version: immutable once visible. */
 typedef struct Version {
     ck_epoch_entry_t epoch_entry; /* first: CK_EPOCH_CONTAINER */
@@ -51,6 +57,10 @@ typedef struct Script {
     _Atomic(Version *) pending;   /* sync mode: waiting for fsrs_engine_sync */
     atomic_bool queued;
     atomic_uint_fast64_t published_number;
+    /* watcher thread writes, compiler reads: a writer may be busy */
+    atomic_uint_fast64_t change_seq; /* events seen for this path */
+    atomic_bool writing;             /* the last one was a change, not a finished save */
+    atomic_uint_fast64_t change_us;  /* when it was seen */
     /* compiler thread */
     uint64_t last_hash;
     bool compiled;
@@ -81,6 +91,9 @@ typedef struct FileEvent {
 typedef struct Request {
     Script *script;
     bool force;                   /* skip the unchanged-content check */
+    bool empty_ok;                /* a retry: an empty file is believed now */
+    uint64_t retry_at_us;         /* when to retry (compiler's retry list) */
+    uint64_t retry_seq;           /* Script.change_seq when the retry was made */
     uint64_t event_us, debounce_end_us;
     struct Request *next;
 } Request;
@@ -136,6 +149,8 @@ struct fsrs_engine {
     atomic_bool started;          /* written under run_lock */
 
     int inotify_fd;
+    atomic_bool watcher_busy;     /* the watcher holds events it read but has not
+                                     processed (see compile_stage.c) */
     Stage watcher, debouncer, compiler, executor;
     Ring events, requests, results;
 

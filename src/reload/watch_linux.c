@@ -318,9 +318,14 @@ void *watcher_main(void *arg)
         bool pushed = flush_backlog(e, &backlog);
         if (fds[0].revents & POLLIN) {
             for (;;) {
+                /* seq_cst, set before the read: a compiler that finds the
+                 * queue empty then sees either this flag or our updates */
+                atomic_store(&e->watcher_busy, true);
                 ssize_t len = read(e->inotify_fd, buf, sizeof buf);
-                if (len <= 0)
+                if (len <= 0) {
+                    atomic_store(&e->watcher_busy, false);
                     break;
+                }
                 uint64_t now = clock_us();
                 for (char *p = buf; p < buf + len;) {
                     struct inotify_event *ie = (struct inotify_event *)p;
@@ -356,6 +361,13 @@ void *watcher_main(void *arg)
                     if (!ok)
                         continue;
                     atomic_fetch_add_explicit(&e->st_events, 1, memory_order_relaxed);
+                    Script *s = engine_find_script(e, path);
+                    if (s) {
+                        /* tell the compiler a writer is (or was just) busy */
+                        atomic_store(&s->change_us, now);
+                        atomic_store(&s->writing, kind == EV_CHANGED);
+                        atomic_fetch_add(&s->change_seq, 1);
+                    }
                     FileEvent *ev = event_new(kind, path, now);
                     if (!ev)
                         continue; /* out of memory: the next event retries */
@@ -364,6 +376,7 @@ void *watcher_main(void *arg)
                     else
                         pushed = true;
                 }
+                atomic_store(&e->watcher_busy, false);
             }
         }
         if (pushed)

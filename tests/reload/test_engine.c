@@ -671,3 +671,22 @@ Test(engine, pluggable_compiler, .timeout = 20)
     free(p);
     free(dir);
 }
+
+Test(engine, an_emptied_script_is_published_after_it_stays_empty, .timeout = 20)
+{
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 0);
+    Fixture f;
+    fixture_open(&f, &cfg, script_for(1));
+    wait_version(&f, 1);
+    /* an empty read looks like a save caught between open(O_TRUNC) and
+     * write; one that stays empty is a real save */
+    save_in_place(f.script, "");
+    wait_version(&f, 2);
+    fsrs_value arg = fsrs_unit(), out;
+    cr_assert_eq(fsrs_reader_call(f.reader, f.script, "value", 1, &arg, &out), FSRS_ENOTFOUND);
+    save_in_place(f.script, script_for(3));
+    wait_version(&f, 3);
+    cr_assert_eq(call_value(&f), 31);
+    fixture_close(&f);
+}
