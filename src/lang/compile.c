@@ -638,6 +638,34 @@ static int var_index(PatVars *pv, const char *name)
 
 static bool pat_is_trivial(const Pat *p) { return p->kind == P_WILD || p->kind == P_UNIT; }
 
+static void compile_pat(Fn *f, Pat *p, PatVars *pv, Jumps *fails);
+
+/* The value on top is a tuple or union value: match field i (read with
+ * `op`) against items[i], skipping wildcards, then pop it. */
+static void compile_fields(Fn *f, Pat **items, int n, int op, PatVars *pv, Jumps *fails)
+{
+    for (int i = 0; i < n; i++) {
+        if (pat_is_trivial(items[i]))
+            continue;
+        emit(f, OP_DUP, 0);
+        emit(f, op, i);
+        compile_pat(f, items[i], pv, fails);
+    }
+    emit(f, OP_POP, 0);
+}
+
+/* The value on top is a list: fail unless it is a cons, match its head
+ * against `head`, and leave its tail on top. */
+static void compile_cons_head(Fn *f, Pat *head, PatVars *pv, Jumps *fails)
+{
+    emit(f, OP_DUP, 0);
+    jumps_add(f, fails, emit_jump(f, OP_TEST_CONS));
+    emit(f, OP_DUP, 0);
+    emit(f, OP_HEAD, 0);
+    compile_pat(f, head, pv, fails);
+    emit(f, OP_TAIL, 0);
+}
+
 /* The value to test is on top of the stack; the code pops it.  Failing
  * tests jump to `fails` with an unknown number of temporaries pushed. */
 static void compile_pat(Fn *f, Pat *p, PatVars *pv, Jumps *fails)
@@ -673,36 +701,18 @@ static void compile_pat(Fn *f, Pat *p, PatVars *pv, Jumps *fails)
         jumps_add(f, fails, emit_jump2(f, OP_TEST_EQ, add_string_const(f, p->str, p->str_len)));
         break;
     case P_TUPLE:
-        for (int i = 0; i < p->nitems; i++) {
-            if (pat_is_trivial(p->items[i]))
-                continue;
-            emit(f, OP_DUP, 0);
-            emit(f, OP_FIELD, i);
-            compile_pat(f, p->items[i], pv, fails);
-        }
-        emit(f, OP_POP, 0);
+        compile_fields(f, p->items, p->nitems, OP_FIELD, pv, fails);
         break;
     case P_NIL:
         jumps_add(f, fails, emit_jump(f, OP_TEST_NIL));
         break;
     case P_CONS:
-        emit(f, OP_DUP, 0);
-        jumps_add(f, fails, emit_jump(f, OP_TEST_CONS));
-        emit(f, OP_DUP, 0);
-        emit(f, OP_HEAD, 0);
-        compile_pat(f, p->items[0], pv, fails);
-        emit(f, OP_TAIL, 0);
+        compile_cons_head(f, p->items[0], pv, fails);
         compile_pat(f, p->items[1], pv, fails);
         break;
     case P_LIST:
-        for (int i = 0; i < p->nitems; i++) {
-            emit(f, OP_DUP, 0);
-            jumps_add(f, fails, emit_jump(f, OP_TEST_CONS));
-            emit(f, OP_DUP, 0);
-            emit(f, OP_HEAD, 0);
-            compile_pat(f, p->items[i], pv, fails);
-            emit(f, OP_TAIL, 0);
-        }
+        for (int i = 0; i < p->nitems; i++)
+            compile_cons_head(f, p->items[i], pv, fails);
         jumps_add(f, fails, emit_jump(f, OP_TEST_NIL));
         break;
     case P_AS:
@@ -726,14 +736,7 @@ static void compile_pat(Fn *f, Pat *p, PatVars *pv, Jumps *fails)
             compile_pat(f, arg, pv, fails);
         } else {
             /* resolve_pat checked: a tuple of nfields patterns */
-            for (int i = 0; i < arg->nitems; i++) {
-                if (pat_is_trivial(arg->items[i]))
-                    continue;
-                emit(f, OP_DUP, 0);
-                emit(f, OP_CASEFIELD, i);
-                compile_pat(f, arg->items[i], pv, fails);
-            }
-            emit(f, OP_POP, 0);
+            compile_fields(f, arg->items, arg->nitems, OP_CASEFIELD, pv, fails);
         }
         break;
     }
