@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "util/tcache.h"
+
 struct ArenaBlock {
     ArenaBlock *next;
     size_t size;
@@ -19,6 +21,13 @@ void arena_init(Arena *a, const Mem *mem)
     a->mem = mem;
     a->head = NULL;
     a->cur = a->end = NULL;
+    a->cached = 0;
+}
+
+void arena_init_scratch(Arena *a, const Mem *mem)
+{
+    arena_init(a, mem);
+    a->cached = mem->is_default;
 }
 
 void arena_free(Arena *a)
@@ -26,7 +35,10 @@ void arena_free(Arena *a)
     ArenaBlock *b = a->head;
     while (b) {
         ArenaBlock *next = b->next;
-        mem_free(a->mem, b, b->size);
+        if (a->cached)
+            tcache_give(b, b->size); /* the next compile on this thread reuses it */
+        else
+            mem_free(a->mem, b, b->size);
         b = next;
     }
     a->head = NULL;
@@ -38,8 +50,11 @@ void *arena_alloc(Arena *a, size_t size)
     size = (size + 15) & ~(size_t)15;
     if ((size_t)(a->end - a->cur) < size) {
         size_t bsize = HDR + size > BLOCK_MIN ? HDR + size : BLOCK_MIN;
-        ArenaBlock *b = mem_alloc(a->mem, bsize);
-        if (!b)
+        size_t got = 0;
+        ArenaBlock *b = a->cached ? tcache_take(bsize, &got) : NULL;
+        if (b)
+            bsize = got;
+        else if (!(b = mem_alloc(a->mem, bsize)))
             return NULL;
         b->size = bsize;
         b->next = a->head;

@@ -16,9 +16,14 @@ typedef struct Arena {
     const Mem *mem;
     ArenaBlock *head;
     char *cur, *end;
+    int cached;         /* blocks come from and go back to the thread's cache */
 } Arena;
 
 void arena_init(Arena *a, const Mem *mem);
+/* A scratch arena for one compile: with the default allocator its blocks
+ * are kept for the next compile on this thread (util/tcache.h).  Not for
+ * memory that outlives the compile or is freed on another thread. */
+void arena_init_scratch(Arena *a, const Mem *mem);
 void arena_free(Arena *a);
 /* Zeroed memory, 16-byte aligned; NULL when out of memory. */
 void *arena_alloc(Arena *a, size_t size);

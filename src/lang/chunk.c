@@ -39,7 +39,7 @@ int fsrs_compile(const fsrs_compile_options *opts, const char *name, const char 
     Mem mem;
     mem_init(&mem, opts->alloc, opts->alloc_userdata);
     Arena scratch;
-    arena_init(&scratch, &mem);
+    arena_init_scratch(&scratch, &mem);
 
     int rc;
     LexResult lr;

@@ -10,6 +10,8 @@
  */
 #include "lang/lex.h"
 
+#include "util/tcache.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -48,11 +50,21 @@ static int lex_error(Lexer *L, const char *at, const char *fmt, ...)
 static Token *push_tok(Lexer *L, TokKind k, const char *start, int line, int col)
 {
     if (L->n == L->cap) {
-        /* realloc, not the arena: a big array grows in place */
+        /* not the arena: a big array grows in place (realloc), or comes
+         * from this thread's cache of blocks (tcache.h) */
         size_t cap = L->cap ? L->cap * 2 : 1024;
-        Token *t = mem_realloc(L->arena->mem, L->toks, L->cap * sizeof(Token), cap * sizeof(Token));
-        if (!t)
+        const Mem *mem = L->arena->mem;
+        Token *t = NULL;
+        size_t got = 0;
+        if (L->arena->cached && (t = tcache_take(cap * sizeof(Token), &got))) {
+            if (L->n)
+                memcpy(t, L->toks, L->n * sizeof(Token));
+            if (L->toks)
+                tcache_give(L->toks, L->cap * sizeof(Token));
+            cap = got / sizeof(Token);
+        } else if (!(t = mem_realloc(mem, L->toks, L->cap * sizeof(Token), cap * sizeof(Token)))) {
             return NULL;
+        }
         L->toks = t;
         L->cap = cap;
         L->r->toks = t;
@@ -651,7 +663,10 @@ int lex_source(Arena *arena, const char *src, size_t len, LexResult *r)
 
 void lex_free(Arena *arena, LexResult *r)
 {
-    mem_free(arena->mem, r->toks, r->cap * sizeof(Token));
+    if (arena->cached)
+        tcache_give(r->toks, r->cap * sizeof(Token));
+    else
+        mem_free(arena->mem, r->toks, r->cap * sizeof(Token));
     r->toks = NULL;
     r->ntoks = r->cap = 0;
 }

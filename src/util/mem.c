@@ -23,6 +23,7 @@ void mem_init(Mem *m, fsrs_alloc_fn fn, void *ud)
 {
     m->fn = fn ? fn : default_alloc;
     m->ud = fn ? ud : NULL;
+    m->is_default = fn == NULL;
 }
 
 void *mem_alloc(const Mem *m, size_t size)

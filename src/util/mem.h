@@ -17,6 +17,7 @@
 typedef struct Mem {
     fsrs_alloc_fn fn;
     void *ud;
+    int is_default;  /* fn is the C library's: blocks may be cached (tcache.h) */
 } Mem;
 
 /* Fill m from a (possibly NULL) hook; NULL means the C library. */
