@@ -78,6 +78,11 @@ typedef enum ExprKind {
     E_FIELD,    /* a.Name (a.B.C on a name stays one qualified E_VAR) */
     E_TYPE,     /* type declarations joined by 'and' (top level only) */
     E_CONSTRUCT,/* made by the compiler: a value of `shape` from items */
+    E_ASSIGN,   /* name <- a (a `let mutable` name) */
+    E_WHILE,    /* while a do d */
+    E_FOR,      /* for str = a to/downto c do d (op TK_TO or TK_DOWNTO) */
+    E_FOR_IN,   /* for params[0] in a do d; a range a .. [b ..] c when op is
+                   TK_DOTDOT */
 } ExprKind;
 
 /* ------------------------------------------------------------- types --- */
@@ -110,6 +115,7 @@ typedef struct Binding {
     Pat *pat;        /* what is bound (P_VAR for functions) */
     Expr *value;     /* for functions: an E_LAMBDA */
     bool is_fun;     /* let f x y = ... */
+    bool is_mutable; /* let mutable x = ... */
     int line, col;
 } Binding;
 
@@ -130,6 +136,7 @@ struct Expr {
     size_t str_len;
     Expr *a, *b, *c;      /* operands; E_IF cond/then/else; E_APP fn in a;
                              E_RANGE from a, step b (or NULL), to c */
+    Expr *d;              /* E_WHILE, E_FOR, E_FOR_IN: the loop body */
     Expr **items;         /* E_APP args, E_TUPLE, E_LIST items, E_RECORD and
                              E_CONSTRUCT field values */
     const char **names;   /* E_RECORD field names, one per item */

@@ -5,13 +5,19 @@
  * of a `let` stays where it was computed and the slot is named; when the
  * scope ends the result is slid down over it (OP_SLIDE).  Closures capture
  * by value when they are made (Mini-F# bindings are immutable, so a copy is
- * indistinguishable from the variable); a `let rec` group is made first and
+ * indistinguishable from the variable; F# itself refuses to capture a local
+ * `let mutable`, and a top-level one is a global, shared by reference
+ * anyway); a `let rec` group is made first and
  * its forward captures are patched (OP_SETCAP).  A function refers to
  * itself through OP_SELF.  Calls in tail position become OP_TAILCALL.
  *
  * Patterns compile to tests that pop the value they examine and jump to a
  * failure label; the label resets the stack depth (OP_SETTOP), so a test
  * may fail with any number of temporaries pushed.
+ *
+ * Loops jump backwards with instructions that count against the instruction
+ * budget (OP_LOOP, OP_FOR_LOOP), so every loop can be stopped by the host.
+ * A loop's first instruction is a label: no peephole fusion reaches into it.
  *
  * Records and unions: `type` declarations become Shapes (types.c) that the
  * code names through its constants.  A field access is compiled against
@@ -36,6 +42,7 @@
 typedef struct Var {
     const char *name; /* NULL for hidden temporaries */
     int slot;
+    bool is_mutable;  /* let mutable: may be assigned, never captured */
 } Var;
 
 typedef struct Fn Fn;
@@ -73,11 +80,14 @@ struct Compiler {
     uint32_t nprotos, capprotos;
     const char **globals;
     uint32_t nglobals, capglobals;
+    bool *global_mutable; /* per global: bound by a top-level let mutable */
+    uint32_t capglobal_mutable;
     uint32_t nvisible;  /* globals in scope at this point of the program */
     const char **hosts;
     uint32_t nhosts, caphosts;
     TypeTable types;
     int line;
+    int col; /* of the expression being compiled, for errors found deep down */
 };
 
 /* ------------------------------------------------------------ plumbing --- */
@@ -144,7 +154,11 @@ static int stack_effect(int op, int32_t a)
         return -2;
     case OP_LOCAL_EQI_JUMP:
     case OP_LOCAL_LTI_JUMP:
+    case OP_FOR_PREP:
+    case OP_FOR_LOOP:
         return 0;
+    case OP_FOR_LIST:
+        return 1;
     case OP_SLIDE:
         return -a;
     case OP_TUPLE: case OP_LIST: case OP_DATA:
@@ -266,7 +280,8 @@ static void patch_jump(Fn *f, uint32_t at)
     int op = INSTR_OP(f->code[at]);
     uint32_t after = at + 1 + (op == OP_TEST_EQ || op == OP_EQI_JUMP ||
                                        op == OP_LOCAL_EQI_JUMP || op == OP_LOCAL_LTI_JUMP ||
-                                       op == OP_TEST_TAG
+                                       op == OP_TEST_TAG || op == OP_FOR_PREP ||
+                                       op == OP_FOR_LIST
                                    ? 1
                                    : 0);
     int32_t off = (int32_t)(f->ncode - after);
@@ -274,6 +289,25 @@ static void patch_jump(Fn *f, uint32_t at)
         cerror(f->C, f->C->line, 0, "jump too long in one function");
     f->code[at] = INSTR(op, (uint32_t)off & 0xFFFFFF);
     f->label_at = f->ncode;
+}
+
+/* Mark the current position as the target of a backward jump. */
+static uint32_t loop_label(Fn *f)
+{
+    f->label_at = f->ncode;
+    return f->ncode;
+}
+
+/* Jump back to `target` (a loop_label), counting a tick: op is OP_LOOP, or
+ * OP_FOR_LOOP with its B word. */
+static void emit_loop(Fn *f, int op, uint32_t target, bool has_b, uint32_t b)
+{
+    int32_t off = (int32_t)target - (int32_t)(f->ncode + 1 + (has_b ? 1 : 0));
+    if (off < -OPERAND_MAX)
+        cerror(f->C, f->C->line, 0, "jump too long in one function");
+    emit(f, op, off);
+    if (has_b)
+        emit_word(f, b);
 }
 
 /* A jump list: positions to patch to one label. */
@@ -358,6 +392,7 @@ static void declare(Fn *f, const char *name, int slot)
     }
     f->vars[f->nvars].name = name;
     f->vars[f->nvars].slot = slot;
+    f->vars[f->nvars].is_mutable = false;
     f->nvars++;
 }
 
@@ -366,6 +401,7 @@ typedef enum RefKind { R_LOCAL, R_CAPTURE, R_SELF, R_GLOBAL, R_HOST, R_BUILTIN }
 typedef struct Ref {
     RefKind kind;
     int index;
+    bool is_mutable; /* R_LOCAL or R_GLOBAL bound by let mutable */
 } Ref;
 
 static bool resolve_local(Fn *f, const char *name, Ref *out)
@@ -374,8 +410,10 @@ static bool resolve_local(Fn *f, const char *name, Ref *out)
         if (f->vars[i].name && strcmp(f->vars[i].name, name) == 0) {
             out->kind = R_LOCAL;
             out->index = f->vars[i].slot;
+            out->is_mutable = f->vars[i].is_mutable;
             return true;
         }
+    out->is_mutable = false;
     if (f->self_name && strcmp(f->self_name, name) == 0) {
         out->kind = R_SELF;
         out->index = 0;
@@ -390,6 +428,11 @@ static bool resolve_local(Fn *f, const char *name, Ref *out)
     Ref up;
     if (f->parent && resolve_local(f->parent, name, &up)) {
         Compiler *C = f->C;
+        if (up.is_mutable)
+            cerror(C, C->line, C->col,
+                   "The mutable variable '%s' is used in an invalid way. Mutable variables "
+                   "cannot be captured by closures.",
+                   name);
         uint32_t cap = f->capcaps;
         f->caps = grow(C, f->caps, f->ncaps, &cap, sizeof(CapDesc));
         uint32_t cap2 = f->capcaps;
@@ -413,6 +456,7 @@ static bool resolve_global(Compiler *C, const char *name, Ref *out)
         if (C->globals[i] && strcmp(C->globals[i], name) == 0) {
             out->kind = R_GLOBAL;
             out->index = (int)i;
+            out->is_mutable = C->global_mutable[i];
             return true;
         }
     return false;
@@ -463,8 +507,11 @@ static void emit_ref(Fn *f, Ref r)
 
 static uint32_t new_global(Compiler *C, const char *name)
 {
+    uint32_t cap = C->capglobals;
     C->globals = grow(C, C->globals, C->nglobals, &C->capglobals, sizeof(char *));
+    C->global_mutable = grow(C, C->global_mutable, C->nglobals, &cap, sizeof(bool));
     C->globals[C->nglobals] = name;
+    C->global_mutable[C->nglobals] = false;
     return C->nglobals++;
 }
 
@@ -1373,6 +1420,7 @@ static void compile_bindings(Fn *f, Expr *e)
         resolve_pat(C, b->pat);
         if (b->pat->kind == P_VAR) {
             declare(f, b->pat->name, slot);
+            f->vars[f->nvars - 1].is_mutable = b->is_mutable;
         } else if (b->pat->kind == P_WILD || b->pat->kind == P_UNIT) {
             declare(f, NULL, slot);
         } else {
@@ -1501,6 +1549,160 @@ static void compile_match(Fn *f, Expr *e, bool tail)
     f->depth = d + 1;
 }
 
+/* ---------------------------------------------------- mutation, loops --- */
+
+/* name <- value: stores into a `let mutable` local (its slot) or top-level
+ * name (its global); leaves nothing on the stack. */
+static void compile_store(Fn *f, Expr *e)
+{
+    Compiler *C = f->C;
+    Ref r;
+    C->line = e->line;
+    if (!resolve_local(f, e->str, &r) && !resolve_global(C, e->str, &r) &&
+        !resolve(f, e->str, &r) && !types_case(&C->types, e->str))
+        cerror(C, e->line, e->col, "The value or constructor '%s' is not defined.", e->str);
+    if (!r.is_mutable || (r.kind != R_LOCAL && r.kind != R_GLOBAL))
+        cerror(C, e->line, e->col,
+               "This value is not mutable. Consider using the mutable keyword, e.g. 'let "
+               "mutable %s = expression'.",
+               e->str);
+    compile_expr(f, e->a);
+    C->line = e->line;
+    emit(f, r.kind == R_LOCAL ? OP_SETLOCAL : OP_SETGLOBAL, r.index);
+}
+
+/* Compile e for its effect only: nothing stays on the stack.  Saves the
+ * UNIT/POP pair of an assignment in a sequence or a loop body. */
+static void compile_effect(Fn *f, Expr *e)
+{
+    if (e->kind == E_SEQ) {
+        compile_effect(f, e->a);
+        compile_effect(f, e->b);
+        return;
+    }
+    if (e->kind == E_ASSIGN) {
+        compile_store(f, e);
+        return;
+    }
+    compile_expr(f, e);
+    emit(f, OP_POP, 0);
+}
+
+/* while c do body:   top: <c, false -> exit>  body  LOOP top   exit: () */
+static void compile_while(Fn *f, Expr *e)
+{
+    Compiler *C = f->C;
+    int d = f->depth;
+    uint32_t top = loop_label(f);
+    uint32_t exit = compile_cond(f, e->a);
+    compile_effect(f, e->d);
+    C->line = e->line;
+    emit_loop(f, OP_LOOP, top, false, 0);
+    patch_jump(f, exit);
+    f->depth = d;
+    emit(f, OP_UNIT, 0);
+}
+
+/* A counting loop: the counter (named `name`, or hidden) and the limit are
+ * two slots; FOR_PREP skips an empty loop, FOR_LOOP steps and jumps back,
+ * so an iteration costs one dispatch besides the body. */
+static void compile_for_count(Fn *f, Expr *e, const char *name, Expr *from, Expr *to,
+                              int step)
+{
+    Compiler *C = f->C;
+    int d = f->depth, nv = f->nvars;
+    compile_expr(f, from);
+    compile_expr(f, to);
+    if (d >= 65536)
+        cerror(C, e->line, e->col, "too many local values in one function");
+    uint32_t b = ((uint32_t)d << 16) | ((uint32_t)step & 0xFFFF);
+    C->line = e->line;
+    emit(f, OP_FOR_PREP, 0);
+    emit_word(f, b);
+    uint32_t prep = f->ncode - 2;
+    declare(f, name, d);
+    declare(f, NULL, d + 1);
+    uint32_t top = loop_label(f);
+    compile_effect(f, e->d);
+    C->line = e->line;
+    emit_loop(f, OP_FOR_LOOP, top, true, b);
+    patch_jump(f, prep);
+    f->nvars = nv;
+    emit(f, OP_UNIT, 0);
+    emit(f, OP_SLIDE, 2);
+}
+
+/* for pat in list do body: the rest of the list is a hidden slot; each
+ * FOR_LIST pushes the next item, which the pattern takes apart. */
+static void compile_for_list(Fn *f, Expr *e, Expr *list)
+{
+    Compiler *C = f->C;
+    int d = f->depth, nv = f->nvars;
+    compile_expr(f, list);
+    declare(f, NULL, d);
+    uint32_t top = loop_label(f);
+    C->line = e->line;
+    emit(f, OP_FOR_LIST, 0);
+    emit_word(f, (uint32_t)d);
+    uint32_t next = f->ncode - 2;
+    Pat *pat = e->params[0];
+    resolve_pat(C, pat);
+    if (pat->kind == P_VAR) {
+        declare(f, pat->name, d + 1);
+    } else {
+        declare(f, NULL, d + 1);
+        if (!pat_is_trivial(pat)) {
+            PatVars pv = {0};
+            reserve_vars(f, pat, &pv);
+            emit(f, OP_LOCAL, d + 1);
+            Jumps fails = {0};
+            compile_pat(f, pat, &pv, &fails);
+            if (fails.n) {
+                uint32_t ok = emit_jump(f, OP_JUMP);
+                jumps_patch(f, &fails);
+                C->line = e->line;
+                emit(f, OP_MATCH_FAIL, 0);
+                patch_jump(f, ok);
+            }
+        }
+    }
+    compile_effect(f, e->d);
+    C->line = e->line;
+    emit(f, OP_SETTOP, d + 1);
+    emit_loop(f, OP_LOOP, top, false, 0);
+    patch_jump(f, next);
+    f->depth = d + 1;
+    f->nvars = nv;
+    emit(f, OP_UNIT, 0);
+    emit(f, OP_SLIDE, 1);
+}
+
+static bool maybe_int(const Expr *e) { return e->kind != E_FLOAT && e->kind != E_CHAR; }
+
+/* for pat in a .. [step ..] b counts when the pattern is a name or `_`, the
+ * step a small non-zero int literal and neither bound a float or char
+ * literal; any other range is made as a list and walked. */
+static void compile_for_in(Fn *f, Expr *e)
+{
+    Pat *pat = e->params[0];
+    if (e->op == TK_DOTDOT) {
+        bool small_step = !e->b || (e->b->kind == E_INT && e->b->i != 0 && e->b->i >= -32768 &&
+                                    e->b->i < 32768);
+        if ((pat->kind == P_VAR || pat->kind == P_WILD) && small_step && maybe_int(e->a) &&
+            maybe_int(e->c)) {
+            compile_for_count(f, e, pat->kind == P_VAR ? pat->name : NULL, e->a, e->c,
+                              e->b ? (int)e->b->i : 1);
+            return;
+        }
+        Expr *range = scratch(f->C, sizeof *range);
+        *range = *e;
+        range->kind = E_RANGE;
+        compile_for_list(f, e, range);
+        return;
+    }
+    compile_for_list(f, e, e->a);
+}
+
 static void compile_expr_inner(Fn *f, Expr *e, bool tail);
 
 static void compile_expr(Fn *f, Expr *e) { compile_expr_inner(f, e, false); }
@@ -1511,6 +1713,7 @@ static void compile_expr_inner(Fn *f, Expr *e, bool tail)
 {
     Compiler *C = f->C;
     C->line = e->line;
+    C->col = e->col;
     switch (e->kind) {
     case E_APP:
         compile_app(f, e, tail);
@@ -1525,8 +1728,7 @@ static void compile_expr_inner(Fn *f, Expr *e, bool tail)
         compile_match(f, e, tail);
         return;
     case E_SEQ:
-        compile_expr(f, e->a);
-        emit(f, OP_POP, 0);
+        compile_effect(f, e->a);
         compile_expr_inner(f, e->b, tail);
         return;
     case E_AND:
@@ -1643,6 +1845,19 @@ static void compile_expr_inner(Fn *f, Expr *e, bool tail)
     }
     case E_COMPOSE:
         compile_compose(f, e);
+        break;
+    case E_ASSIGN:
+        compile_store(f, e);
+        emit(f, OP_UNIT, 0);
+        break;
+    case E_WHILE:
+        compile_while(f, e);
+        break;
+    case E_FOR:
+        compile_for_count(f, e, e->str, e->a, e->c, e->op == TK_TO ? 1 : -1);
+        break;
+    case E_FOR_IN:
+        compile_for_in(f, e);
         break;
     default:
         cerror(C, e->line, e->col, "unsupported expression");
@@ -1781,6 +1996,7 @@ static void compile_toplevel_let(Fn *f, Expr *e)
         if (b->pat->kind == P_VAR) {
             compile_expr(f, b->value);
             uint32_t g = new_global(C, b->pat->name);
+            C->global_mutable[g] = b->is_mutable;
             emit(f, OP_SETGLOBAL, (int32_t)g);
         } else {
             compile_expr(f, b->value);

@@ -109,6 +109,10 @@ static void disasm_proto(Buf *b, const fsrs_chunk *c, const Proto *p, uint32_t i
             } else if (op == OP_LOCAL_EQI_JUMP || op == OP_LOCAL_LTI_JUMP) {
                 buf_printf(b, "  slot %u %s %d", B >> 16, op == OP_LOCAL_EQI_JUMP ? "=" : "<",
                            (int16_t)(B & 0xFFFF));
+            } else if (op == OP_FOR_PREP || op == OP_FOR_LOOP) {
+                buf_printf(b, "  slot %u step %d", B >> 16, (int16_t)(B & 0xFFFF));
+            } else if (op == OP_FOR_LIST) {
+                buf_printf(b, "  slot %u", B);
             } else if (op == OP_SETCAP) {
                 buf_printf(b, "  cap %u <- slot %u", B >> 16, B & 0xFFFF);
             } else {

@@ -37,6 +37,8 @@
     X(SETTOP,       "s")       /* sp = base + A */ \
     X(RESERVE,      "u")       /* push A units (slots for pattern variables) */ \
     X(JUMP,         "j")       /* ip += A */ \
+    X(LOOP,         "j")       /* ip += A (a backward jump): counts one tick of the \
+                                  instruction budget and polls for an interrupt */ \
     X(JUMP_IF_FALSE,"j")       /* if not pop: ip += A */ \
     X(JUMP_IF_TRUE, "j")       /* if pop: ip += A */ \
     X(ADD,          "")        /* b = pop; a = pop; push a + b (ints, floats, strings) */ \
@@ -80,6 +82,15 @@
     X(ADD_LL,       "2")       /* push base[A & 0xFFF] + base[A >> 12] */ \
     X(LOCAL_EQI_JUMP, "j+")    /* if base[B >> 16] <> int (signed 16-bit B): ip += A */ \
     X(LOCAL_LTI_JUMP, "j+")    /* if not base[B >> 16] < int (signed 16-bit B): ip += A */ \
+    /* loops; the counter of a numeric for is base[B >> 16], its limit the \
+       slot above, its step the signed 16-bit B (never 0) */ \
+    X(FOR_PREP,     "j+")      /* counter and limit must be ints; if the counter \
+                                  is already past the limit: ip += A */ \
+    X(FOR_LOOP,     "j+")      /* tick as LOOP; if the counter can take one more \
+                                  step without passing the limit: counter += \
+                                  step, ip += A (backward) */ \
+    X(FOR_LIST,     "j+")      /* l = base[B], a list: if l = []: ip += A; else \
+                                  push head l, base[B] = tail l */ \
     X(TAILSELF,     "n")       /* the running function calls itself in tail position
                                   with its arity A: args -> base[0..A), restart */ \
     /* records and unions; K[B] is the Shape of a record type or union case */ \

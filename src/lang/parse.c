@@ -5,7 +5,7 @@
  * precedence follows the F# specification, lowest first:
  *
  *   expr      := stmt (';' stmt)*
- *   stmt      := tuple
+ *   stmt      := tuple ['<-' stmt]                   assignment of a mutable
  *   tuple     := or (',' or)*
  *   or        := and ('||' and)*
  *   and       := cmp ('&&' cmp)*
@@ -19,6 +19,7 @@
  *   app       := atom atom*                           curried application
  *   atom      := literal | name | '(' ... ')' ('.' field)* | '[' ... ']'
  *              | record ('.' field)* | if | match | fun | function | let
+ *              | while | for
  *
  * A program is a run of top-level items: `let` bindings, expressions and
  * `type` declarations (records and unions).
@@ -722,7 +723,24 @@ static Expr *parse_tuple(Parser *p)
     return e;
 }
 
-static Expr *parse_stmt(Parser *p) { return parse_tuple(p); }
+/* stmt := tuple ['<-' stmt]
+ * Assignment binds looser than a tuple, as in F#: x <- 1, 2 stores a pair. */
+static Expr *parse_stmt(Parser *p)
+{
+    Expr *a = parse_tuple(p);
+    if (lay_peek(p) != TK_LARROW)
+        return a;
+    Token *t = lay_next(p);
+    if (a->kind != E_VAR || strchr(a->str, '.'))
+        parse_error_at(p, t->line, t->col,
+                       "only a name bound by 'let mutable' can be assigned with '<-'");
+    Expr *e = new_expr(p, E_ASSIGN, t);
+    e->line = a->line;
+    e->col = a->col;
+    e->str = a->str;
+    e->a = parse_stmt(p);
+    return e;
+}
 
 /* expr := stmt (';' stmt)* */
 static Expr *parse_expr(Parser *p)
@@ -830,9 +848,16 @@ static Expr *make_lambda(Parser *p, const Token *t, PtrVec *params, Expr *body)
 
 /* binding := name [typarams] pat_atom+ [':' type] '=' block   (function)
  *          | pattern [':' type] '=' block                        (value)
+ *          | 'mutable' name [':' type] '=' block                 (variable)
  * typarams := '<' type (',' type)* '>'   explicit type parameters, ignored */
 static void parse_binding(Parser *p, Binding *b, const Token *let_tok)
 {
+    if (accept(p, TK_MUTABLE)) {
+        Token *n = lay_raw(p);
+        if (n->kind != TK_IDENT || (n[1].kind != TK_EQ && n[1].kind != TK_COLON))
+            unexpected(p, "a name after 'mutable'");
+        b->is_mutable = true;
+    }
     Token *t = lay_raw(p);
     b->line = t->line;
     b->col = t->col;
@@ -1006,6 +1031,85 @@ static Expr *parse_if(Parser *p)
             e->c = parse_block(p, 0, r);
         }
     }
+    return e;
+}
+
+/* --------------------------------------------------------------- loops --- */
+
+/* The body of a loop: a block right of the loop keyword, on the line of
+ * 'do' or indented on the lines after it; the verbose 'done' is optional. */
+static Expr *parse_loop_body(Parser *p, const Token *kw)
+{
+    Token *d = lay_raw(p);
+    if (d->kind != TK_DO || (d->bol && d->col < p->ctx_col))
+        unexpected(p, "'do'");
+    lay_next(p);
+    Expr *body = parse_block(p, kw->col + 1, d);
+    Token *r = lay_raw(p);
+    if (r->kind == TK_DONE && (!r->bol || r->col >= p->ctx_col))
+        lay_next(p);
+    return body;
+}
+
+/* A loop header expression: it may continue on lines right of its start. */
+static Expr *parse_header_expr(Parser *p)
+{
+    LayoutSave s = lay_push(p, lay_raw(p)->col);
+    Expr *e = parse_stmt(p);
+    lay_pop(p, s);
+    return e;
+}
+
+/* while := 'while' expr 'do' block ['done'] */
+static Expr *parse_while(Parser *p)
+{
+    Token *t = lay_next(p);
+    Expr *e = new_expr(p, E_WHILE, t);
+    LayoutSave s = lay_push(p, lay_raw(p)->col);
+    e->a = parse_expr(p);
+    lay_pop(p, s);
+    e->d = parse_loop_body(p, t);
+    return e;
+}
+
+/* for := 'for' name '=' stmt ('to' | 'downto') stmt 'do' block ['done']
+ *      | 'for' pattern 'in' stmt ['..' stmt ['..' stmt]] 'do' block ['done'] */
+static Expr *parse_for(Parser *p)
+{
+    Token *t = lay_next(p);
+    Token *n = lay_raw(p);
+    if (lay_peek(p) == TK_IDENT && n[1].kind == TK_EQ) {
+        Expr *e = new_expr(p, E_FOR, t);
+        lay_next(p);
+        lay_next(p);
+        e->str = n->text;
+        e->a = parse_header_expr(p);
+        Token *dir = lay_raw(p);
+        if (lay_peek(p) != TK_TO && lay_peek(p) != TK_DOWNTO)
+            unexpected(p, "'to' or 'downto'");
+        lay_next(p);
+        e->op = dir->kind;
+        e->c = parse_header_expr(p);
+        e->d = parse_loop_body(p, t);
+        return e;
+    }
+    Expr *e = new_expr(p, E_FOR_IN, t);
+    e->params = parse_alloc(p, sizeof(Pat *));
+    e->params[0] = parse_pattern(p);
+    e->nparams = 1;
+    expect(p, TK_IN);
+    e->a = parse_header_expr(p);
+    if (accept(p, TK_DOTDOT)) {
+        e->op = TK_DOTDOT;
+        Expr *second = parse_header_expr(p);
+        if (accept(p, TK_DOTDOT)) {
+            e->b = second;
+            e->c = parse_header_expr(p);
+        } else {
+            e->c = second;
+        }
+    }
+    e->d = parse_loop_body(p, t);
     return e;
 }
 
@@ -1232,6 +1336,10 @@ static Expr *parse_atom(Parser *p)
         return parse_match(p);
     case TK_IF:
         return parse_if(p);
+    case TK_WHILE:
+        return parse_while(p);
+    case TK_FOR:
+        return parse_for(p);
     default:
         unexpected(p, "an expression");
     }

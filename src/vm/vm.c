@@ -899,6 +899,53 @@ static void execute(fsrs_vm *vm)
             ip += A_S;
         NEXT();
     }
+    CASE(LOOP): {
+        TICK();
+        ip += A_S;
+        NEXT();
+    }
+    CASE(FOR_PREP): {
+        uint32_t b = *ip++;
+        Value *c = &base[b >> 16];
+        if (UNLIKELY(c[0].tag_ != V_INT || c[1].tag_ != V_INT)) {
+            SAVE();
+            vm_throw(vm, FSRS_ERUNTIME, "a counting for loop needs int bounds, not %s and %s",
+                     value_type_name(c[0]), value_type_name(c[1]));
+        }
+        if ((int16_t)(b & 0xFFFF) > 0 ? c[0].as_.i > c[1].as_.i : c[0].as_.i < c[1].as_.i)
+            ip += A_S;
+        NEXT();
+    }
+    CASE(FOR_LOOP): {
+        /* invariant: the counter has not passed the limit, so the distance
+         * between them is exact in uint64 arithmetic and nothing overflows */
+        uint32_t b = *ip++;
+        Value *c = &base[b >> 16];
+        int64_t step = (int16_t)(b & 0xFFFF);
+        uint64_t i = (uint64_t)c[0].as_.i, lim = (uint64_t)c[1].as_.i;
+        TICK();
+        if (step > 0 ? lim - i >= (uint64_t)step : i - lim >= (uint64_t)-step) {
+            c[0].as_.i = (int64_t)(i + (uint64_t)step);
+            ip += A_S;
+        }
+        NEXT();
+    }
+    CASE(FOR_LIST): {
+        uint32_t b = *ip++;
+        Value l = base[b];
+        if (LIKELY(IS_CONS(l))) {
+            *sp++ = AS_CONS(l)->head;
+            base[b] = AS_CONS(l)->tail;
+            NEXT();
+        }
+        if (UNLIKELY(l.tag_ != V_NIL)) {
+            SAVE();
+            vm_throw(vm, FSRS_ERUNTIME, "'for ... in' needs a list here, not %s",
+                     value_type_name(l));
+        }
+        ip += A_S;
+        NEXT();
+    }
     CASE(TAILSELF): {
         int argc = (int)A_U;
         TICK();

@@ -107,6 +107,54 @@ Test(compiler, tail_position_reaches_through_match_let_and_sequence, .timeout = 
     fsrs_chunk_free(c);
 }
 
+Test(compiler, counting_loop_is_a_tight_loop, .timeout = 10)
+{
+    fsrs_chunk *c = compile_ok("let sum n =\n"
+                               "    let mutable s = 0\n"
+                               "    for i = 1 to n do\n"
+                               "        s <- s + i\n"
+                               "    s\n");
+    const Proto *sum = find_proto(c, "sum");
+    long step = find_op_on_line(sum, OP_FOR_LOOP, 3);
+    cr_assert_geq(step, 0);
+    /* the body is one fused add and one store; FOR_LOOP jumps back to it */
+    int32_t target = (int32_t)step + 2 + INSTR_SA(sum->code[step]);
+    cr_assert_eq(INSTR_OP(sum->code[target]), OP_ADD_LL);
+    cr_assert_eq(INSTR_OP(sum->code[target + 1]), OP_SETLOCAL);
+    cr_assert_eq(target + 2, step);
+    cr_assert_eq(count_op(sum, OP_POP), 1, "only the loop's () is dropped");
+    fsrs_chunk_free(c);
+}
+
+Test(compiler, every_loop_jumps_back_with_a_tick, .timeout = 10)
+{
+    fsrs_chunk *c = compile_ok("let f xs =\n"
+                               "    let mutable i = 0\n"
+                               "    while i < 10 do i <- i + 1\n"
+                               "    for x in xs do i <- i + x\n"
+                               "    for k in 1 .. 2 .. 9 do i <- i + k\n"
+                               "    i\n");
+    const Proto *f = find_proto(c, "f");
+    cr_assert_eq(count_op(f, OP_LOOP), 2);
+    cr_assert_eq(count_op(f, OP_FOR_LOOP), 1);
+    /* no other instruction jumps backwards */
+    for (uint32_t pc = 0; pc < f->ncode; pc++) {
+        int o = (int)INSTR_OP(f->code[pc]);
+        if (o != OP_LOOP && o != OP_FOR_LOOP && op_operands(o)[0] == 'j')
+            cr_assert_geq(INSTR_SA(f->code[pc]), 0, "backward %s at %u", op_name(o), pc);
+        if (strchr(op_operands(o), '+'))
+            pc++;
+    }
+    fsrs_chunk_free(c);
+}
+
+Test(compiler, mutable_errors_point_at_the_use, .timeout = 10)
+{
+    assert_compile_error("let x = 1\nx <- 2\n", 2, 1, "This value is not mutable");
+    assert_compile_error("let f () =\n    let mutable c = 0\n    fun () -> c\n", 3, 15,
+                         "Mutable variables cannot be captured by closures");
+}
+
 Test(compiler, functions_globals_and_arity, .timeout = 10)
 {
     fsrs_chunk *c = compile_ok("let a = 1\n"

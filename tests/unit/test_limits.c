@@ -55,6 +55,30 @@ Test(limits, budget_ends_an_infinite_loop_and_the_vm_is_reusable, .timeout = 10)
     fsrs_vm_free(vm);
 }
 
+Test(limits, budget_ends_an_infinite_while_loop, .timeout = 10)
+{
+    fsrs_config cfg;
+    fsrs_config_init(&cfg);
+    cfg.instruction_budget = 100000;
+    fsrs_vm *vm = vm_with(&cfg, "let spin () =\n"
+                                "    while true do ()\n"
+                                "let count n =\n"
+                                "    let mutable c = 0\n"
+                                "    for i = 1 to n do c <- c + 1\n"
+                                "    c\n");
+    fsrs_value r;
+    cr_assert_eq(fsrs_vm_call(vm, "spin", 1, (fsrs_value[]){fsrs_unit()}, &r), FSRS_ELIMIT);
+    const fsrs_error *e = fsrs_error_last();
+    cr_assert(strstr(e->message, "instruction budget"), "%s", e->message);
+    cr_assert_eq(e->line, 2);
+    cr_assert(strstr(e->trace, "at spin (test.fsrs:2)"), "%s", e->trace);
+    /* each iteration of a counting loop is one tick */
+    cr_assert_eq(call_int(vm, "count", 1, (int64_t[]){100000}), 100000);
+    cr_assert_eq(fsrs_vm_call(vm, "count", 1, (fsrs_value[]){fsrs_int(100001)}, &r),
+                 FSRS_ELIMIT);
+    fsrs_vm_free(vm);
+}
+
 Test(limits, budget_of_n_allows_exactly_n_calls, .timeout = 10)
 {
     /* count n makes n tail calls (the host's call is not counted) */
@@ -180,6 +204,22 @@ Test(limits, interrupt_from_another_thread_stops_an_infinite_loop, .timeout = 10
     cr_assert_eq(call_int(vm, "count", 2, (int64_t[]){2000000, 0}), 2000000);
     /* and can be interrupted again */
     run_interrupted(&it, "run");
+    fsrs_vm_free(vm);
+}
+
+Test(limits, interrupt_stops_a_while_loop, .timeout = 10)
+{
+    Interrupter it;
+    fsrs_vm *vm = vm_for_interrupt(&it, "let run () =\n"
+                                        "    started ()\n"
+                                        "    let mutable i = 0\n"
+                                        "    while true do\n"
+                                        "        i <- i + 1\n"
+                                        "let rec count i acc = if i = 0 then acc else count (i - 1) (acc + 1)\n");
+    run_interrupted(&it, "run");
+    cr_assert(strstr(fsrs_error_last()->trace, "at run (test.fsrs:4)"), "%s",
+              fsrs_error_last()->trace);
+    cr_assert_eq(call_int(vm, "count", 2, (int64_t[]){1000, 0}), 1000);
     fsrs_vm_free(vm);
 }
 
