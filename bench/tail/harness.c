@@ -99,6 +99,17 @@ static const char *script_text(int v)
 }
 
 static atomic_bool stop;
+
+/* Sleep until the next tick of a fixed-rate loop. */
+static void pace(uint64_t *next, uint64_t period)
+{
+    *next += period;
+    uint64_t now = now_ns();
+    if (*next > now) {
+        struct timespec ts = {0, (long)(*next - now)};
+        nanosleep(&ts, NULL);
+    }
+}
 static double seconds = 3;
 static int rate = 1000;
 
@@ -138,12 +149,7 @@ static void *fsrs_writer(void *arg)
                 perror("bench_tail: write");
             close(fd);
         }
-        next += period;
-        uint64_t now = now_ns();
-        if (next > now) {
-            struct timespec ts = {0, (long)(next - now)};
-            nanosleep(&ts, NULL);
-        }
+        pace(&next, period);
     }
     return NULL;
 }
@@ -193,12 +199,7 @@ static void *mutex_swapper(void *arg)
             pthread_mutex_unlock(&lock);
             fsrs_chunk_free(old); /* VMs hold their own reference */
         }
-        next += period;
-        uint64_t now = now_ns();
-        if (next > now) {
-            struct timespec ts = {0, (long)(next - now)};
-            nanosleep(&ts, NULL);
-        }
+        pace(&next, period);
     }
     return NULL;
 }

@@ -103,16 +103,23 @@ bool engine_has_extension(const fsrs_engine *e, const char *path)
     return false;
 }
 
+/* The script among the first n whose path is exactly `path`, or NULL. */
+static Script *find_exact(fsrs_engine *e, const char *path, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (strcmp(e->scripts[i].path, path) == 0)
+            return &e->scripts[i];
+    return NULL;
+}
+
 /* Exact path, else the only script whose file name is `path`. */
 Script *engine_find_script(fsrs_engine *e, const char *path)
 {
     /* acquire: pairs with the release in engine_add_script */
     unsigned n = atomic_load_explicit(&e->nscripts, memory_order_acquire);
-    for (unsigned i = 0; i < n; i++)
-        if (strcmp(e->scripts[i].path, path) == 0)
-            return &e->scripts[i];
-    if (strchr(path, '/'))
-        return NULL;
+    Script *exact = find_exact(e, path, n);
+    if (exact || strchr(path, '/'))
+        return exact;
     Script *found = NULL;
     for (unsigned i = 0; i < n; i++) {
         const char *slash = strrchr(e->scripts[i].path, '/');
@@ -129,9 +136,9 @@ Script *engine_find_script(fsrs_engine *e, const char *path)
 Script *engine_add_script(fsrs_engine *e, const char *path)
 {
     unsigned n = atomic_load_explicit(&e->nscripts, memory_order_relaxed);
-    for (unsigned i = 0; i < n; i++)
-        if (strcmp(e->scripts[i].path, path) == 0)
-            return &e->scripts[i];
+    Script *known = find_exact(e, path, n);
+    if (known)
+        return known;
     if (n >= e->cfg.max_scripts)
         return NULL;
     Script *s = &e->scripts[n];
