@@ -37,7 +37,7 @@ static void report(const char *what, int rc)
     const fsrs_error *e = fsrs_error_last();
     fprintf(stderr, "%s: %s", what, fsrs_strerror(rc));
     if (e) {
-        if (e->file)
+        if (e->file && e->line > 0)
             fprintf(stderr, " (%s:%d:%d)", e->file, e->line, e->col);
         fprintf(stderr, ": %s\n", e->message);
         if (e->trace)
@@ -82,13 +82,22 @@ static int run_engine(const char *dir, const fsrs_config *cfg)
         return 1;
     }
 
+    /* Scripts are named by their path as watched: DIR/main.fsrs. */
     char path[4096];
-    snprintf(path, sizeof path, "%s/main.fsrs", dir);
+    size_t dlen = strlen(dir);
+    while (dlen > 1 && dir[dlen - 1] == '/')
+        dlen--;
+    snprintf(path, sizeof path, "%.*s/main.fsrs", (int)dlen, dir);
 
-    /* Wait for the first compile of the directory's scripts (asynchronous). */
+    /* The first compiles run on the engine's threads: wait (up to 2 s per
+     * attempt) until main.fsrs has a version, reporting compile errors. */
     fsrs_reload_info info;
-    if (fsrs_engine_wait_reload(engine, before, 2000, &info) == FSRS_OK && !info.ok)
-        fprintf(stderr, "compile error: %s\n", info.error);
+    while (fsrs_engine_version(engine, path) == 0 &&
+           fsrs_engine_wait_reload(engine, before, 2000, &info) == FSRS_OK) {
+        if (!info.ok)
+            fprintf(stderr, "compile error: %s\n", info.error);
+        before++;
+    }
 
     fsrs_reader *reader;
     if ((rc = fsrs_reader_new(engine, cfg, setup_vm, NULL, &reader)) != FSRS_OK) {
