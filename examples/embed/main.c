@@ -94,8 +94,11 @@ static int run_engine(const char *dir, const fsrs_config *cfg)
     fsrs_reload_info info;
     while (fsrs_engine_version(engine, path) == 0 &&
            fsrs_engine_wait_reload(engine, before, 2000, &info) == FSRS_OK) {
-        if (!info.ok)
+        if (!info.ok) {
             fprintf(stderr, "compile error: %s\n", info.error);
+            if (strcmp(info.path, path) == 0)
+                break;
+        }
         before++;
     }
 
