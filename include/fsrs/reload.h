@@ -173,6 +173,13 @@ uint64_t fsrs_engine_version(const fsrs_engine *e, const char *path);
  */
 void fsrs_engine_free(fsrs_engine *e);
 
+/*
+ * Scripts are named by their path as watched ("dir/name.fsrs" for a
+ * script found in a watched directory "dir").  Every function below that
+ * takes a script path also accepts the bare file name ("name.fsrs") when
+ * exactly one watched script has it.
+ */
+
 /* ------------------------------------------------------------- readers --- */
 
 /* Called for each VM a reader creates, before any chunk is loaded: register
