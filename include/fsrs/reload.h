@@ -175,9 +175,10 @@ void fsrs_engine_free(fsrs_engine *e);
 
 /*
  * Scripts are named by their path as watched ("dir/name.fsrs" for a
- * script found in a watched directory "dir").  Every function below that
- * takes a script path also accepts the bare file name ("name.fsrs") when
- * exactly one watched script has it.
+ * script found in a watched directory "dir").  Every function of this
+ * header that takes a script path (fsrs_engine_reload, fsrs_engine_version,
+ * the readers' functions) also accepts the bare file name ("name.fsrs")
+ * when exactly one watched script has it.
  */
 
 /* ------------------------------------------------------------- readers --- */
