@@ -386,20 +386,27 @@ static int stop_stage(Stage *s, const struct timespec *deadline)
     return 0;
 }
 
+/* CLOCK_REALTIME time timeout_ms from now, for timed joins and waits. */
+static struct timespec deadline_after(unsigned timeout_ms)
+{
+    struct timespec d;
+    clock_gettime(CLOCK_REALTIME, &d);
+    d.tv_sec += timeout_ms / 1000;
+    d.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (d.tv_nsec >= 1000000000L) {
+        d.tv_sec++;
+        d.tv_nsec -= 1000000000L;
+    }
+    return d;
+}
+
 int fsrs_engine_stop(fsrs_engine *e, unsigned timeout_ms)
 {
     if (!e)
         return FSRS_EINVAL;
     pthread_mutex_lock(&e->run_lock);
     atomic_store(&e->stopping, true);
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    struct timespec deadline = deadline_after(timeout_ms);
     int bad = 0;
     bad |= stop_stage(&e->watcher, &deadline);
     bad |= stop_stage(&e->debouncer, &deadline);
@@ -488,14 +495,7 @@ int fsrs_engine_wait_reload(fsrs_engine *e, uint64_t after, unsigned timeout_ms,
     static _Thread_local char path_copy[FSRS_PATH_MAX], error_copy[1024];
     if (!e)
         return FSRS_EINVAL;
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    struct timespec deadline = deadline_after(timeout_ms);
     pthread_mutex_lock(&e->wait_lock);
     int rc = 0;
     while (e->reload_seq <= after && rc == 0)
