@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "lang/opcodes.h"
+#include "lang/types.h"
 #include "util/error.h"
 #include "vm/vm.h"
 
@@ -436,16 +437,6 @@ static VM_COLD Value data_new(fsrs_vm *vm, const Value *fields, uint32_t n, cons
     return mk_obj(d);
 }
 
-/* The index of field `name` in a record of shape s, or -1. */
-static int field_index(const Shape *s, const char *name)
-{
-    if (s->kind != SHAPE_RECORD)
-        return -1;
-    for (uint32_t i = 0; i < s->nfields; i++)
-        if (strcmp(s->fields[i], name) == 0)
-            return (int)i;
-    return -1;
-}
 
 /* Where field `index` of shape `want` is in r, when r has another shape
  * (another record type with the same field, a value made before a reload).
@@ -453,7 +444,7 @@ static int field_index(const Shape *s, const char *name)
 static VM_COLD uint32_t field_slow(fsrs_vm *vm, Value r, const Shape *want, uint32_t index)
 {
     const char *name = want->fields[index];
-    int i = IS_DATA(r) ? field_index(AS_DATA(r)->shape, name) : -1;
+    int i = IS_DATA(r) ? types_field_index(AS_DATA(r)->shape, name) : -1;
     if (i < 0)
         vm_throw(vm, FSRS_ERUNTIME, "type mismatch: %s has no field '%s'", value_type_name(r),
                  name);
@@ -481,6 +472,11 @@ static VM_COLD _Noreturn void case_field_error(fsrs_vm *vm, Value v, uint32_t in
 {
     vm_throw(vm, FSRS_ERUNTIME, "type mismatch: expected a union value with %u fields, got %s",
              index + 1, value_type_name(v));
+}
+
+static _Noreturn void not_a_cons(fsrs_vm *vm, Value v)
+{
+    vm_throw(vm, FSRS_ERUNTIME, "expected a non-empty list, got %s", value_type_name(v));
 }
 
 static _Noreturn void match_fail(fsrs_vm *vm)
@@ -1023,7 +1019,7 @@ static void execute(fsrs_vm *vm)
         Value v = sp[-1];
         if (UNLIKELY(!IS_CONS(v))) {
             SAVE();
-            vm_throw(vm, FSRS_ERUNTIME, "expected a non-empty list, got %s", value_type_name(v));
+            not_a_cons(vm, v);
         }
         sp[-1] = AS_CONS(v)->head;
         NEXT();
@@ -1032,7 +1028,7 @@ static void execute(fsrs_vm *vm)
         Value v = sp[-1];
         if (UNLIKELY(!IS_CONS(v))) {
             SAVE();
-            vm_throw(vm, FSRS_ERUNTIME, "expected a non-empty list, got %s", value_type_name(v));
+            not_a_cons(vm, v);
         }
         sp[-1] = AS_CONS(v)->tail;
         NEXT();
