@@ -53,6 +53,8 @@ typedef enum fsrs_type {
     FSRS_TYPE_TUPLE,
     FSRS_TYPE_LIST,
     FSRS_TYPE_FUNCTION,
+    FSRS_TYPE_RECORD,   /* a record value (declared type, structural, or fsrs_record_new) */
+    FSRS_TYPE_UNION,    /* a union case value, including Some/None and Ok/Error */
     FSRS_TYPE_OTHER
 } fsrs_type;
 
@@ -89,6 +91,42 @@ fsrs_value fsrs_tuple_get(fsrs_value v, size_t i);
 bool fsrs_list_is_empty(fsrs_value v);
 fsrs_value fsrs_list_head(fsrs_value v);
 fsrs_value fsrs_list_tail(fsrs_value v);
+
+/*
+ * Records.  fsrs_record_new makes a record with the n fields names[i] =
+ * values[i] (names are copied; they must be distinct identifiers).  Scripts
+ * use it like any record: `r.Path`, `{ r with Status = 404 }`, the pattern
+ * `{ Path = p }`.  The VM keeps one description per list of field names, so
+ * making many records with the same names is cheap.  Field order matters to
+ * `=` and `compare`, as with F# records: give fields in the order the
+ * script's type declares them when the script compares them.
+ * Returns FSRS_OK, FSRS_EINVAL (no field, a bad or repeated name),
+ * FSRS_ENOMEM or FSRS_ELIMIT.  Owner thread only; may allocate.
+ */
+int fsrs_record_new(fsrs_vm *vm, size_t n, const char *const *names, const fsrs_value *values,
+                    fsrs_value *out);
+
+/*
+ * Record readers (any record: declared, structural or made by the host).
+ * fsrs_record_get looks a field up by name: FSRS_OK with the value in *out,
+ * or FSRS_ENOTFOUND when v is not a record or has no such field.  The
+ * others read by position (0 .. fsrs_record_size - 1) and return 0, NULL
+ * or unit for a non-record or an index out of range.  They never allocate
+ * and need no VM.
+ */
+int fsrs_record_get(fsrs_value v, const char *name, fsrs_value *out);
+size_t fsrs_record_size(fsrs_value v);
+const char *fsrs_record_field_name(fsrs_value v, size_t i);
+fsrs_value fsrs_record_field(fsrs_value v, size_t i);
+
+/*
+ * Union case readers: the case's name ("Some", "Error", "Circle"; NULL for a
+ * value that is not a union case), its number of fields and field i (unit
+ * when out of range).  `None` is a case with no fields.
+ */
+const char *fsrs_union_case(fsrs_value v);
+size_t fsrs_union_size(fsrs_value v);
+fsrs_value fsrs_union_field(fsrs_value v, size_t i);
 
 /* Structural equality, as the script's `=` operator. */
 bool fsrs_value_equal(fsrs_value a, fsrs_value b);

@@ -84,6 +84,8 @@ static void drop_program(fsrs_vm *vm, bool retire)
     vm->chunk = NULL;
 }
 
+static void host_shapes_free(fsrs_vm *vm);
+
 void fsrs_vm_free(fsrs_vm *vm)
 {
     if (!vm)
@@ -96,6 +98,7 @@ void fsrs_vm_free(fsrs_vm *vm)
         mem_free(&mem, vm->hostfns[i].native, sizeof(ObjNative));
     }
     mem_free(&mem, vm->hostfns, vm->nhostfns * sizeof(HostFn));
+    host_shapes_free(vm);
     mem_free(&mem, vm->handles, vm->caphandles * sizeof(Value));
     mem_free(&mem, vm->stack, (size_t)(vm->stack_end - vm->stack) * sizeof(Value));
     mem_free(&mem, vm->frames, vm->frames_cap * sizeof(Frame));
@@ -389,4 +392,110 @@ int fsrs_list_new(fsrs_vm *vm, size_t n, const fsrs_value *items, fsrs_value *ou
     }
     vm->nhandles = mark;
     return keep_value(vm, acc, out);
+}
+
+/* -------------------------------------------------------------- records --- */
+
+/* A record shape for fsrs_record_new: the Shape, then its field-name
+ * pointers, then the names' bytes, in one allocation of `size` bytes. */
+typedef struct HostShape {
+    Shape shape;
+    size_t size;
+    const char *names[];
+} HostShape;
+
+static void host_shapes_free(fsrs_vm *vm)
+{
+    for (uint32_t i = 0; i < vm->nhost_shapes; i++)
+        mem_free(&vm->mem, vm->host_shapes[i], vm->host_shapes[i]->size);
+    mem_free(&vm->mem, vm->host_shapes, vm->caphost_shapes * sizeof(HostShape *));
+}
+
+static bool same_names(const HostShape *h, size_t n, const char *const *names)
+{
+    if (h->shape.nfields != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(h->names[i], names[i]) != 0)
+            return false;
+    return true;
+}
+
+/* The VM's shape for exactly these field names in this order, made on
+ * first use; NULL when out of memory. */
+static const Shape *host_shape(fsrs_vm *vm, size_t n, const char *const *names)
+{
+    for (uint32_t i = vm->nhost_shapes; i-- > 0;)
+        if (same_names(vm->host_shapes[i], n, names))
+            return &vm->host_shapes[i]->shape;
+    if (vm->nhost_shapes == vm->caphost_shapes) {
+        uint32_t cap = vm->caphost_shapes ? vm->caphost_shapes * 2 : 8;
+        HostShape **a = mem_realloc(&vm->mem, vm->host_shapes,
+                                    vm->caphost_shapes * sizeof(HostShape *),
+                                    cap * sizeof(HostShape *));
+        if (!a)
+            return NULL;
+        vm->host_shapes = a;
+        vm->caphost_shapes = cap;
+    }
+    size_t size = sizeof(HostShape) + n * sizeof(char *);
+    for (size_t i = 0; i < n; i++)
+        size += strlen(names[i]) + 1;
+    HostShape *h = mem_alloc(&vm->mem, size);
+    if (!h)
+        return NULL;
+    memset(h, 0, sizeof *h);
+    h->size = size;
+    char *bytes = (char *)(h->names + n);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(names[i]) + 1;
+        memcpy(bytes, names[i], len);
+        h->names[i] = bytes;
+        bytes += len;
+    }
+    h->shape.obj.type = O_SHAPE;
+    h->shape.obj.is_static = 1;
+    h->shape.kind = SHAPE_RECORD;
+    h->shape.flags = SHAPE_ANONYMOUS;
+    h->shape.nfields = (uint32_t)n;
+    h->shape.name = "";
+    h->shape.type_name = "";
+    h->shape.fields = h->names;
+    vm->host_shapes[vm->nhost_shapes++] = h;
+    return &h->shape;
+}
+
+static bool valid_fields(size_t n, const char *const *names)
+{
+    if (n == 0 || n > 0xFFFF || !names)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!valid_name(names[i]) || strchr(names[i], '.'))
+            return false;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(names[i], names[j]) == 0)
+                return false;
+    }
+    return true;
+}
+
+int fsrs_record_new(fsrs_vm *vm, size_t n, const char *const *names, const fsrs_value *values,
+                    fsrs_value *out)
+{
+    if (!vm || !out || !values || !valid_fields(n, names))
+        return fsrs__error_set(FSRS_EINVAL, NULL, 0, 0,
+                               "fsrs_record_new: invalid argument (a record needs at least one "
+                               "field, and distinct field names that are identifiers)");
+    const Shape *shape = host_shape(vm, n, names);
+    if (!shape)
+        return fsrs__error_set(FSRS_ENOMEM, NULL, 0, 0, "out of memory");
+    size_t size = sizeof(ObjData) + n * sizeof(Value);
+    ObjData *d = gc_alloc(vm, size, O_DATA);
+    if (!d)
+        return alloc_failed(vm, size);
+    d->shape = shape;
+    d->tag = 0;
+    d->n = (uint32_t)n;
+    memcpy(d->items, values, n * sizeof(Value));
+    return keep_value(vm, mk_obj(d), out);
 }

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "lang/types.h"
 #include "vm/object.h"
 
 uint32_t string_hash(const char *s, size_t n)
@@ -226,14 +227,17 @@ fsrs_type fsrs_value_type(fsrs_value v)
     case O_CLOSURE:
     case O_PARTIAL:
     case O_NATIVE: return FSRS_TYPE_FUNCTION;
+    case O_DATA:
+        return AS_DATA(v)->shape->kind == SHAPE_RECORD ? FSRS_TYPE_RECORD : FSRS_TYPE_UNION;
     default: return FSRS_TYPE_OTHER;
     }
 }
 
 const char *fsrs_type_name(fsrs_type t)
 {
-    static const char *const names[] = {"unit",  "bool",  "int",  "float",    "char",
-                                        "string", "tuple", "list", "function", "other"};
+    static const char *const names[] = {"unit",  "bool",  "int",      "float",  "char",
+                                        "string", "tuple", "list",     "function", "record",
+                                        "union",  "other"};
     return (unsigned)t <= FSRS_TYPE_OTHER ? names[t] : "other";
 }
 
@@ -273,3 +277,59 @@ fsrs_value fsrs_list_head(fsrs_value v) { return IS_CONS(v) ? AS_CONS(v)->head :
 fsrs_value fsrs_list_tail(fsrs_value v) { return IS_CONS(v) ? AS_CONS(v)->tail : mk_nil(); }
 
 bool fsrs_value_equal(fsrs_value a, fsrs_value b) { return value_equal(a, b); }
+
+/* ------------------------------------------------ records and unions --- */
+
+static const ObjData *as_data(fsrs_value v, int kind)
+{
+    if (!IS_DATA(v) || AS_DATA(v)->shape->kind != kind)
+        return NULL;
+    return AS_DATA(v);
+}
+
+size_t fsrs_record_size(fsrs_value v)
+{
+    const ObjData *d = as_data(v, SHAPE_RECORD);
+    return d ? d->n : 0;
+}
+
+const char *fsrs_record_field_name(fsrs_value v, size_t i)
+{
+    const ObjData *d = as_data(v, SHAPE_RECORD);
+    return d && i < d->n ? d->shape->fields[i] : NULL;
+}
+
+fsrs_value fsrs_record_field(fsrs_value v, size_t i)
+{
+    const ObjData *d = as_data(v, SHAPE_RECORD);
+    return d && i < d->n ? d->items[i] : mk_unit();
+}
+
+int fsrs_record_get(fsrs_value v, const char *name, fsrs_value *out)
+{
+    const ObjData *d = as_data(v, SHAPE_RECORD);
+    int i = d && name ? types_field_index(d->shape, name) : -1;
+    if (i < 0)
+        return FSRS_ENOTFOUND;
+    if (out)
+        *out = d->items[i];
+    return FSRS_OK;
+}
+
+const char *fsrs_union_case(fsrs_value v)
+{
+    const ObjData *d = as_data(v, SHAPE_CASE);
+    return d ? d->shape->name : NULL;
+}
+
+size_t fsrs_union_size(fsrs_value v)
+{
+    const ObjData *d = as_data(v, SHAPE_CASE);
+    return d ? d->n : 0;
+}
+
+fsrs_value fsrs_union_field(fsrs_value v, size_t i)
+{
+    const ObjData *d = as_data(v, SHAPE_CASE);
+    return d && i < d->n ? d->items[i] : mk_unit();
+}

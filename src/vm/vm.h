@@ -72,6 +72,11 @@ struct fsrs_vm {
     HostFn *hostfns;
     uint32_t nhostfns;
 
+    /* record shapes made by fsrs_record_new, one per list of field names;
+     * they live as long as the VM (its records never leave it) */
+    struct HostShape **host_shapes;
+    uint32_t nhost_shapes, caphost_shapes;
+
     /* values handed to the host (see value.h) */
     Value *handles;
     size_t nhandles, caphandles;

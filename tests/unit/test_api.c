@@ -334,6 +334,97 @@ Test(api, host_values_passed_into_script_functions, .timeout = 10)
     fsrs_vm_free(vm);
 }
 
+Test(api, host_records_are_script_records, .timeout = 10)
+{
+    /* the script declares the types it uses, as an F# script would; the
+     * host's records carry the same field names */
+    fsrs_vm *vm = vm_with(NULL, "type Req = { Method: string; Path: string }\n"
+                                "type Resp = { Status: int; Body: string }\n"
+                                "type Counter = { Count: int }\n"
+                                "let handle req =\n"
+                                "    match req with\n"
+                                "    | { Path = \"/\" } -> { Status = 200; Body = req.Method + \" home\" }\n"
+                                "    | { Path = p } -> { Status = 404; Body = p }\n"
+                                "let bump r = { r with Count = r.Count + 1 }\n"
+                                "let same a b = (a = b)\n"
+                                "let maybe n = if n > 0 then Some n else None\n");
+    size_t mark = fsrs_vm_mark(vm);
+    static const char *const names[] = {"Method", "Path"};
+    fsrs_value vals[2], req, resp, f;
+    cr_assert_eq(fsrs_string_new(vm, "GET", 3, &vals[0]), FSRS_OK);
+    cr_assert_eq(fsrs_string_new(vm, "/", 1, &vals[1]), FSRS_OK);
+    cr_assert_eq(fsrs_record_new(vm, 2, names, vals, &req), FSRS_OK, "%s", last_message());
+    cr_assert_eq(fsrs_value_type(req), FSRS_TYPE_RECORD);
+    cr_assert_str_eq(fsrs_type_name(FSRS_TYPE_RECORD), "record");
+    cr_assert_eq(fsrs_record_size(req), 2);
+    cr_assert_str_eq(fsrs_record_field_name(req, 1), "Path");
+
+    cr_assert_eq(fsrs_vm_call(vm, "handle", 1, &req, &resp), FSRS_OK, "%s", last_message());
+    cr_assert_eq(fsrs_value_type(resp), FSRS_TYPE_RECORD);
+    cr_assert_eq(fsrs_record_get(resp, "Status", &f), FSRS_OK);
+    cr_assert_eq(fsrs_value_as_int(f), 200);
+    cr_assert_eq(fsrs_record_get(resp, "Body", &f), FSRS_OK);
+    cr_assert_str_eq(fsrs_value_as_string(f, NULL), "GET home");
+    cr_assert_eq(fsrs_record_get(resp, "Nope", &f), FSRS_ENOTFOUND);
+    cr_assert_eq(fsrs_record_get(fsrs_int(1), "Status", &f), FSRS_ENOTFOUND);
+    cr_assert_null(fsrs_record_field_name(resp, 2));
+
+    /* a second record with the same names shares the description */
+    cr_assert_eq(fsrs_string_new(vm, "/x", 2, &vals[1]), FSRS_OK);
+    cr_assert_eq(fsrs_record_new(vm, 2, names, vals, &req), FSRS_OK);
+    cr_assert_eq(fsrs_vm_call(vm, "handle", 1, &req, &resp), FSRS_OK, "%s", last_message());
+    cr_assert_eq(fsrs_value_as_int(fsrs_record_field(resp, 0)), 404);
+    char buf[128];
+    fsrs_value_format(req, buf, sizeof buf);
+    cr_assert_str_eq(buf, "{ Method = \"GET\"\n  Path = \"/x\" }");
+
+    /* copy-and-update and equality */
+    static const char *const cnames[] = {"Count"};
+    fsrs_value c, c2, eq, args[2];
+    cr_assert_eq(fsrs_record_new(vm, 1, cnames, (fsrs_value[]){fsrs_int(41)}, &c), FSRS_OK);
+    cr_assert_eq(fsrs_vm_call(vm, "bump", 1, &c, &c2), FSRS_OK, "%s", last_message());
+    cr_assert_eq(fsrs_value_as_int(fsrs_record_field(c2, 0)), 42);
+    cr_assert_eq(fsrs_record_new(vm, 1, cnames, (fsrs_value[]){fsrs_int(42)}, &c), FSRS_OK);
+    args[0] = c;
+    args[1] = c2;
+    cr_assert_eq(fsrs_vm_call(vm, "same", 2, args, &eq), FSRS_OK, "%s", last_message());
+    cr_assert(fsrs_value_as_bool(eq));
+    cr_assert(fsrs_value_equal(c, c2));
+
+    /* union readers */
+    fsrs_value some, none;
+    cr_assert_eq(fsrs_vm_call(vm, "maybe", 1, (fsrs_value[]){fsrs_int(5)}, &some), FSRS_OK);
+    cr_assert_eq(fsrs_vm_call(vm, "maybe", 1, (fsrs_value[]){fsrs_int(0)}, &none), FSRS_OK);
+    cr_assert_eq(fsrs_value_type(some), FSRS_TYPE_UNION);
+    cr_assert_str_eq(fsrs_union_case(some), "Some");
+    cr_assert_eq(fsrs_union_size(some), 1);
+    cr_assert_eq(fsrs_value_as_int(fsrs_union_field(some, 0)), 5);
+    cr_assert_str_eq(fsrs_union_case(none), "None");
+    cr_assert_eq(fsrs_union_size(none), 0);
+    cr_assert_null(fsrs_union_case(c));
+    cr_assert_eq(fsrs_record_size(some), 0);
+
+    fsrs_vm_release(vm, mark);
+    fsrs_vm_free(vm);
+}
+
+Test(api, record_new_rejects_bad_field_lists, .timeout = 10)
+{
+    fsrs_vm *vm = vm_with(NULL, "let x = 1\n");
+    fsrs_value out = fsrs_unit(), v[2] = {fsrs_int(1), fsrs_int(2)};
+    cr_assert_eq(fsrs_record_new(vm, 0, (const char *const[]){"A"}, v, &out), FSRS_EINVAL);
+    cr_assert_eq(fsrs_record_new(vm, 2, (const char *const[]){"A", "A"}, v, &out), FSRS_EINVAL);
+    cr_assert_eq(fsrs_record_new(vm, 1, (const char *const[]){"a b"}, v, &out), FSRS_EINVAL);
+    cr_assert_eq(fsrs_record_new(vm, 1, (const char *const[]){"A.B"}, v, &out), FSRS_EINVAL);
+    cr_assert_eq(fsrs_record_new(vm, 1, (const char *const[]){""}, v, &out), FSRS_EINVAL);
+    cr_assert_eq(fsrs_record_new(vm, 1, NULL, v, &out), FSRS_EINVAL);
+    cr_assert_eq(fsrs_record_new(NULL, 1, (const char *const[]){"A"}, v, &out), FSRS_EINVAL);
+    cr_assert_eq(fsrs_value_type(out), FSRS_TYPE_UNIT);
+    cr_assert_str_eq(fsrs_type_name(FSRS_TYPE_UNION), "union");
+    cr_assert_str_eq(fsrs_type_name(FSRS_TYPE_OTHER), "other");
+    fsrs_vm_free(vm);
+}
+
 Test(api, value_format_renders_like_percent_A, .timeout = 10)
 {
     fsrs_vm *vm = vm_with(NULL, "let t = (1, \"a\", 2.0, 'c', true, ())\n"
