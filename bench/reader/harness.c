@@ -9,6 +9,9 @@
  *   rwlock          pthread_rwlock_rdlock/unlock around the load
  *   liburcu (memb)  rcu_read_lock/unlock (urcu-memb flavour, inlined)
  *   fsrs            fsrs_reader_enter/leave (ck_epoch_begin/end)
+ *   fsrs, deferred  the same with fsrs_reader_defer_leave: the section
+ *                   stays open between calls unless a replaced version
+ *                   waits to be freed
  *
  * Two figures per row: enter+leave alone, and enter + call an empty script
  * function + leave (every row calls the same function in the same kind of
@@ -37,9 +40,9 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-enum { M_ATOMIC, M_MUTEX, M_RWLOCK, M_URCU, M_FSRS, M_COUNT };
-static const char *const names[] = {"atomic load", "pthread_mutex", "pthread_rwlock",
-                                    "liburcu-memb", "fsrs reader"};
+enum { M_ATOMIC, M_MUTEX, M_RWLOCK, M_URCU, M_FSRS, M_FSRS_DEFER, M_COUNT };
+static const char *const names[] = {"atomic load",  "pthread_mutex", "pthread_rwlock",
+                                    "liburcu-memb", "fsrs reader",   "fsrs reader, deferred leave"};
 
 static fsrs_chunk *chunk;
 static _Atomic(fsrs_chunk *) current;
@@ -63,9 +66,10 @@ static void *worker(void *arg)
     fsrs_vm *vm = NULL;
     fsrs_reader *reader = NULL;
     fsrs_value unit = fsrs_unit(), out;
-    if (j->method == M_FSRS) {
+    if (j->method == M_FSRS || j->method == M_FSRS_DEFER) {
         fsrs_reader_new(engine, NULL, NULL, NULL, &reader);
         fsrs_reader_load(reader, script_path);
+        fsrs_reader_defer_leave(reader, j->method == M_FSRS_DEFER);
     } else if (j->call) {
         fsrs_vm_new(NULL, &vm);
         fsrs_vm_load(vm, chunk);
@@ -112,6 +116,7 @@ static void *worker(void *arg)
             break;
         }
         case M_FSRS:
+        case M_FSRS_DEFER:
             fsrs_reader_enter(reader);
             if (j->call)
                 fsrs_reader_call(reader, script_path, "f", 1, &unit, &out);
@@ -211,6 +216,10 @@ int main(int argc, char **argv)
            res[M_MUTEX][1] / res[M_FSRS][1]);
     printf("ratios with 2 threads (with a call): fsrs/liburcu %.2f, rwlock/fsrs %.2f\n",
            res[M_FSRS][3] / res[M_URCU][3], res[M_RWLOCK][3] / res[M_FSRS][3]);
+    printf("deferred leave, 2 threads (enter+leave): fsrs/liburcu %.2f, rwlock/fsrs %.1f; "
+           "(with a call): fsrs/liburcu %.2f, rwlock/fsrs %.2f\n",
+           res[M_FSRS_DEFER][1] / res[M_URCU][1], res[M_RWLOCK][1] / res[M_FSRS_DEFER][1],
+           res[M_FSRS_DEFER][3] / res[M_URCU][3], res[M_RWLOCK][3] / res[M_FSRS_DEFER][3]);
     fsrs_engine_free(engine);
     unlink(script_path);
     rmdir(dir);

@@ -3,6 +3,7 @@
  *
  * Reader threads call a watched script without pause, holding each read
  * section for a random while (up to --max-hold-us) across several calls;
+ * every second reader uses deferred leave (fsrs_reader_defer_leave);
  * a writer saves new versions in random ways (in place, truncate-then-write,
  * by rename, broken) with random pauses.  Every call checks that the
  * version it ran is whole (the script's values are tied by a checksum) and
@@ -142,6 +143,10 @@ static void *reader_main(void *arg)
         VIOLATION("reader_new failed");
         return NULL;
     }
+    /* every second reader holds its sections open between calls (deferred
+     * leave), so both ways of leaving run against the same reload storm */
+    if ((uintptr_t)arg % 2 == 0)
+        fsrs_reader_defer_leave(r, true);
     int64_t last = -1;
     fsrs_value unit = fsrs_unit(), out;
     while (!atomic_load(&stop)) {

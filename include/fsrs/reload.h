@@ -203,6 +203,23 @@ void fsrs_reader_enter(fsrs_reader *r);
 void fsrs_reader_leave(fsrs_reader *r);
 
 /*
+ * Deferred leave (off by default).  When on, the outermost
+ * fsrs_reader_leave keeps the epoch section open unless the engine is
+ * waiting to free a replaced version, so enter and leave cost a few plain
+ * loads and stores instead of an atomic exchange.  Versions still switch
+ * at once (every call reads the current version); only freeing the old
+ * ones waits for the reader's next leave.  The price: a thread that stops
+ * calling holds its section, and with it every version replaced since,
+ * until it calls fsrs_reader_quiesce.  Call that before the thread blocks
+ * or idles (before epoll_wait, before sleeping to the next tick).
+ * Turning it off ends a held section.  Reader thread only; wait-free.
+ */
+void fsrs_reader_defer_leave(fsrs_reader *r, bool on);
+/* End a section held open by deferred leave (no-op otherwise).  Reader
+ * thread only, outside any section; wait-free (one atomic store). */
+void fsrs_reader_quiesce(fsrs_reader *r);
+
+/*
  * Call top-level function `fn` of script `path` with the script's current
  * version, loading that version into this reader's VM first if it is new
  * (which runs its top-level code).  Outside a section, the call makes its

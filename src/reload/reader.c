@@ -37,6 +37,8 @@ struct fsrs_reader {
     fsrs_engine *engine;
     ck_epoch_record_t *rec;
     unsigned depth;     /* nesting of enter/leave */
+    bool defer;         /* fsrs_reader_defer_leave: keep the section open ... */
+    bool open;          /* ... and it is open (with depth 0: held) */
     fsrs_config vm_cfg;
     fsrs_vm_setup_fn setup;
     void *setup_userdata;
@@ -74,6 +76,8 @@ void fsrs_reader_free(fsrs_reader *r)
 {
     if (!r)
         return;
+    r->depth = 0;
+    fsrs_reader_quiesce(r);
     for (unsigned i = 0; i < r->nslots; i++)
         fsrs_vm_free(r->slots[i].vm);
     free(r->slots);
@@ -81,22 +85,61 @@ void fsrs_reader_free(fsrs_reader *r)
     free(r);
 }
 
+/* ------------------------------------------------------------ sections --- */
+
+/*
+ * A section is an epoch section of the reader's record.  With deferred
+ * leave, the outermost leave keeps the record active instead of ending the
+ * section, so the next enter costs no atomic exchange.  That is safe: an
+ * active record only ever delays reclamation.  It stays bounded because
+ * the executor advances the global epoch (ck_epoch_poll) only while retired
+ * versions wait to be freed, and every advance is seen by the next leave,
+ * which then really ends the section: the record's epoch (set by
+ * ck_epoch_begin) lags the global one.  A thread that stops calling holds
+ * its section until fsrs_reader_quiesce, fsrs_reader_defer_leave(false)
+ * or fsrs_reader_free.
+ */
+
+static void section_end(fsrs_reader *r)
+{
+#ifdef FSRS_TSAN
+    __tsan_release(&r->engine->epoch);
+#endif
+    ck_epoch_end(r->rec, NULL);
+    r->open = false;
+}
+
 void fsrs_reader_enter(fsrs_reader *r)
 {
-    if (r->depth++ == 0)
+    if (r->depth++ == 0 && !r->open) {
         ck_epoch_begin(r->rec, NULL);
+        r->open = true;
+    }
 }
 
 void fsrs_reader_leave(fsrs_reader *r)
 {
-    if (r->depth == 0)
+    if (r->depth == 0 || --r->depth > 0)
         return;
-    if (--r->depth == 0) {
-#ifdef FSRS_TSAN
-        __tsan_release(&r->engine->epoch);
-#endif
-        ck_epoch_end(r->rec, NULL);
-    }
+    /* relaxed is enough: a stale value only ends the section one leave
+     * later; ck_epoch_end's release orders the section's reads */
+    if (!r->defer || ck_pr_load_uint(&r->engine->epoch.epoch) != r->rec->epoch)
+        section_end(r);
+}
+
+void fsrs_reader_quiesce(fsrs_reader *r)
+{
+    if (r && r->depth == 0 && r->open)
+        section_end(r);
+}
+
+void fsrs_reader_defer_leave(fsrs_reader *r, bool on)
+{
+    if (!r)
+        return;
+    r->defer = on;
+    if (!on)
+        fsrs_reader_quiesce(r);
 }
 
 static ReaderSlot *slot_for(fsrs_reader *r, Script *s)

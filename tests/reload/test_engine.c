@@ -322,6 +322,73 @@ Test(engine, manual_reload_publishes_a_new_version, .timeout = 20)
     fixture_close(&f);
 }
 
+/* ------------------------------------------------------ deferred leave --- */
+
+typedef struct FreedWait {
+    Fixture *f;
+    bool call;          /* make a call (enter and leave) on every poll */
+} FreedWait;
+
+static bool replaced_versions_freed(void *arg)
+{
+    FreedWait *w = arg;
+    if (w->call)
+        call_value(w->f);
+    fsrs_engine_stats st;
+    fsrs_engine_stats_get(w->f->engine, &st);
+    return st.versions_retired > 0 && st.versions_freed == st.versions_retired;
+}
+
+static uint64_t versions_freed(Fixture *f)
+{
+    fsrs_engine_stats st;
+    fsrs_engine_stats_get(f->engine, &st);
+    return st.versions_freed;
+}
+
+Test(engine, deferred_leave_frees_replaced_versions_while_calling, .timeout = 20)
+{
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 0);
+    Fixture f;
+    fixture_open(&f, &cfg, script_for(1));
+    wait_version(&f, 1);
+    fsrs_reader_defer_leave(f.reader, true);
+    cr_assert_eq(call_value(&f), 11);
+    for (int n = 2; n <= 4; n++) {
+        save_in_place(f.script, script_for(n));
+        wait_version(&f, (uint64_t)n);
+        cr_assert_eq(call_value(&f), n * 10 + 1, "a held section still sees new versions");
+    }
+    FreedWait w = {&f, true};
+    cr_assert(wait_until(replaced_versions_freed, &w, 5000),
+              "a reader that keeps calling lets replaced versions be freed");
+    fixture_close(&f);
+}
+
+Test(engine, deferred_leave_idle_reader_holds_until_quiesce, .timeout = 20)
+{
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 0);
+    Fixture f;
+    fixture_open(&f, &cfg, script_for(1));
+    wait_version(&f, 1);
+    fsrs_reader_defer_leave(f.reader, true);
+    cr_assert_eq(call_value(&f), 11); /* the section stays open after this */
+    save_in_place(f.script, script_for(2));
+    wait_version(&f, 2);
+    /* the executor polls every few milliseconds while a version waits; an
+     * observation window of many polls shows that it cannot free it */
+    sleep_ms(200);
+    cr_assert_eq(versions_freed(&f), 0, "an idle reader's held section keeps version 1");
+    fsrs_reader_quiesce(f.reader);
+    FreedWait w = {&f, false};
+    cr_assert(wait_until(replaced_versions_freed, &w, 5000), "freed after fsrs_reader_quiesce");
+    cr_assert_eq(call_value(&f), 21);
+    fsrs_reader_defer_leave(f.reader, false);
+    fixture_close(&f);
+}
+
 Test(engine, unchanged_content_is_skipped, .timeout = 20)
 {
     fsrs_engine_config cfg;
