@@ -608,7 +608,8 @@ int lex_source(Arena *arena, const char *src, size_t len, LexResult *r)
             } else {
                 t->kind = TK_IDENT;
                 for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
-                    if (strlen(keywords[i].word) == n && memcmp(keywords[i].word, s, n) == 0) {
+                    if (keywords[i].word[0] == c && strncmp(keywords[i].word, s, n) == 0 &&
+                        keywords[i].word[n] == '\0') {
                         t->kind = keywords[i].kind;
                         break;
                     }
@@ -637,6 +638,8 @@ int lex_source(Arena *arena, const char *src, size_t len, LexResult *r)
             size_t run = (size_t)(e - L.p), best = 0;
             TokKind kind = TK_EOF;
             for (size_t i = 0; i < sizeof operators / sizeof operators[0]; i++) {
+                if (operators[i].op[0] != c)
+                    continue;
                 size_t n = strlen(operators[i].op);
                 if (n <= run && n > best && memcmp(operators[i].op, L.p, n) == 0) {
                     best = n;
