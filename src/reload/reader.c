@@ -39,6 +39,8 @@ struct fsrs_reader {
     unsigned depth;     /* nesting of enter/leave */
     bool defer;         /* fsrs_reader_defer_leave: keep the section open ... */
     bool open;          /* ... and it is open (with depth 0: held) */
+    unsigned open_epoch;          /* the global epoch the open section began in */
+    const unsigned *global_epoch; /* &engine->epoch.epoch */
     fsrs_config vm_cfg;
     fsrs_vm_setup_fn setup;
     void *setup_userdata;
@@ -63,6 +65,7 @@ int fsrs_reader_new(fsrs_engine *e, const fsrs_config *vm_cfg, fsrs_vm_setup_fn 
         fsrs_config_init(&r->vm_cfg);
     r->setup = setup;
     r->setup_userdata = setup_userdata;
+    r->global_epoch = &e->epoch.epoch;
     r->rec = engine_reader_record(e);
     if (!r->rec) {
         free(r);
@@ -114,6 +117,7 @@ void fsrs_reader_enter(fsrs_reader *r)
     if (r->depth++ == 0 && !r->open) {
         ck_epoch_begin(r->rec, NULL);
         r->open = true;
+        r->open_epoch = r->rec->epoch;
     }
 }
 
@@ -123,7 +127,7 @@ void fsrs_reader_leave(fsrs_reader *r)
         return;
     /* relaxed is enough: a stale value only ends the section one leave
      * later; ck_epoch_end's release orders the section's reads */
-    if (!r->defer || ck_pr_load_uint(&r->engine->epoch.epoch) != r->rec->epoch)
+    if (!r->defer || ck_pr_load_uint(r->global_epoch) != r->open_epoch)
         section_end(r);
 }
 
