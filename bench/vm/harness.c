@@ -44,7 +44,8 @@
 #define BENCH_VM_DIR "bench/vm"
 #endif
 
-static const char *const PROGRAMS[] = {"fib", "tailloop", "closures", "list", "strings"};
+static const char *const PROGRAMS[] = {"fib", "tailloop", "closures", "list", "strings",
+                                       "records"};
 #define NPROGRAMS (sizeof PROGRAMS / sizeof PROGRAMS[0])
 
 enum { SIDE_FSRS = 0, SIDE_LUA = 1, NSIDES = 2 };
