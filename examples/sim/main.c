@@ -393,6 +393,8 @@ static double stats_run_percentile(const TickStats *t, unsigned pct)
 
 /* ---------------------------------------------------------------- tick --- */
 
+static void json_version_line(const Sim *s);
+
 static void tick(Sim *s, double dt)
 {
     uint64_t t0 = clock_ns();
@@ -417,6 +419,8 @@ static void tick(Sim *s, double dt)
             s->version = v;
             s->script_error[0] = '\0'; /* the count stays */
             read_looks(s, vm);
+            if (s->opt.json)
+                json_version_line(s);
         }
         for (size_t i = 0; i < s->n; i++)
             step_particle(s, vm, &s->p[i], dt);
@@ -458,6 +462,16 @@ static void json_common(const Sim *s)
     json_string(stdout, s->reload_error);
     printf(",\"script_error\":");
     json_string(stdout, s->script_error);
+}
+
+/* The tick loop runs version s->version from this tick on; the state is
+ * the one the previous version left. */
+static void json_version_line(const Sim *s)
+{
+    printf("{\"event\":\"version\",");
+    json_common(s);
+    printf("}\n");
+    fflush(stdout);
 }
 
 static void json_second(const Sim *s)
