@@ -1,6 +1,6 @@
 /*
- * tests/cli/proc.h - running the real `fsrs` binary (FSRS_CLI) as a child
- * process: stdout and stderr on separate pipes, read with poll against a
+ * tests/cli/proc.h - running the real `fsrs` binary (FSRS_CLI), or another
+ * program of the build, as a child process: stdout and stderr on separate pipes, read with poll against a
  * deadline, either to completion (cli_run) or line by line while the child
  * keeps running (cli_spawn, cli_next_line).
  */
@@ -70,11 +70,12 @@ static inline const char *cli_path(void)
 }
 
 /*
- * Start `fsrs ARGS...` (argv[] NULL-terminated, without the program name) in
+ * Start `PROG ARGS...` (argv[] NULL-terminated, without the program name) in
  * directory cwd (NULL: the current one), stdin from /dev/null.  False if the
  * child could not be started.
  */
-static inline bool cli_spawn(Child *c, const char *cwd, const char *const *args)
+static inline bool proc_spawn(Child *c, const char *prog, const char *cwd,
+                              const char *const *args)
 {
     memset(c, 0, sizeof *c);
     c->out_fd = c->err_fd = -1;
@@ -92,7 +93,7 @@ static inline bool cli_spawn(Child *c, const char *cwd, const char *const *args)
     const char **argv = calloc(n + 2, sizeof *argv);
     if (!argv)
         abort();
-    argv[0] = cli_path();
+    argv[0] = prog;
     for (size_t i = 0; i < n; i++)
         argv[i + 1] = args[i];
     fflush(NULL);
@@ -124,6 +125,12 @@ static inline bool cli_spawn(Child *c, const char *cwd, const char *const *args)
     c->out_fd = out[0];
     c->err_fd = err[0];
     return true;
+}
+
+/* proc_spawn of the `fsrs` binary. */
+static inline bool cli_spawn(Child *c, const char *cwd, const char *const *args)
+{
+    return proc_spawn(c, cli_path(), cwd, args);
 }
 
 /*
