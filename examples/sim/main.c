@@ -169,6 +169,10 @@ static void on_reload(const fsrs_reload_info *info, void *ud)
     ev->ok = info->ok;
     ev->version = info->version;
     ev->event_us = info->event_us;
+    ev->debounce_us = info->compile_start_us > info->event_us
+                          ? info->compile_start_us - info->event_us : 0;
+    ev->compile_us = info->compile_end_us > info->compile_start_us
+                         ? info->compile_end_us - info->compile_start_us : 0;
     copy_line(ev->error, sizeof ev->error, info->ok ? "" : info->error);
     pthread_mutex_unlock(&mb->lock);
 }
@@ -195,8 +199,8 @@ static void json_string(FILE *f, const char *s)
 static void json_reload_line(const Sim *s, const ReloadEvent *ev)
 {
     printf("{\"event\":\"reload\",\"ticks\":%" PRIu64 ",\"ok\":%s,\"version\":%" PRIu64
-           ",\"error\":",
-           s->ticks, ev->ok ? "true" : "false", ev->version);
+           ",\"debounce_us\":%" PRIu64 ",\"compile_us\":%" PRIu64 ",\"error\":",
+           s->ticks, ev->ok ? "true" : "false", ev->version, ev->debounce_us, ev->compile_us);
     json_string(stdout, ev->error);
     printf("}\n");
     fflush(stdout);

@@ -25,6 +25,7 @@ typedef struct ReloadEvent {
     bool ok;
     uint64_t version;   /* compiled (ok) or still serving (failed) */
     uint64_t event_us;  /* the save was seen (CLOCK_MONOTONIC) */
+    uint64_t debounce_us, compile_us; /* save seen -> compile started; compiling */
     char error[512];    /* "FILE:LINE:COL: message" when !ok */
 } ReloadEvent;
 
