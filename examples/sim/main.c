@@ -20,6 +20,7 @@
 #include "sim.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
@@ -336,20 +337,44 @@ static int stats_init(TickStats *t, unsigned hz)
     memset(t, 0, sizeof *t);
     t->cap = hz;
     t->window = calloc(hz, sizeof *t->window);
+    t->stall = calloc(hz, sizeof *t->stall);
     t->hist = calloc(HIST_BUCKETS, sizeof *t->hist);
-    return t->window && t->hist ? 0 : -1;
+    /* the main thread's own scheduler statistics (ticks run on it) */
+    t->schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    return t->window && t->stall && t->hist ? 0 : -1;
 }
 
 static void stats_free(TickStats *t)
 {
     free(t->window);
+    free(t->stall);
     free(t->hist);
+    if (t->schedstat_fd >= 0)
+        close(t->schedstat_fd);
 }
 
-static void stats_add(TickStats *t, uint64_t ns)
+/* Nanoseconds this thread has waited on a run queue so far (the second
+ * field of schedstat), or 0 if unknown. */
+static uint64_t runqueue_wait_ns(const TickStats *t)
 {
-    uint32_t v = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
-    t->window[t->pos] = v;
+    char buf[96];
+    if (t->schedstat_fd < 0)
+        return 0;
+    ssize_t n = pread(t->schedstat_fd, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *end;
+    strtoull(buf, &end, 10);
+    return strtoull(end, NULL, 10);
+}
+
+static uint32_t cap32(uint64_t ns) { return ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns; }
+
+static void stats_add(TickStats *t, uint64_t ns, uint64_t stall_ns)
+{
+    t->window[t->pos] = cap32(ns);
+    t->stall[t->pos] = cap32(stall_ns);
     t->pos = (t->pos + 1) % t->cap;
     if (t->len < t->cap)
         t->len++;
@@ -358,6 +383,8 @@ static void stats_add(TickStats *t, uint64_t ns)
     t->count++;
     if (ns > t->max_ns)
         t->max_ns = ns;
+    if (stall_ns > t->stall_max_ns)
+        t->stall_max_ns = stall_ns;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -369,9 +396,14 @@ static int cmp_u32(const void *a, const void *b)
 TickSummary sim_window_summary(const Sim *s)
 {
     const TickStats *t = &s->stats;
-    TickSummary r = {0, 0, 0};
+    TickSummary r = {0, 0, 0, 0};
     if (t->len == 0)
         return r;
+    uint32_t stall = 0;
+    for (unsigned i = 0; i < t->len; i++)
+        if (t->stall[i] > stall)
+            stall = t->stall[i];
+    r.stall_max = stall / 1000.0;
     uint32_t sorted[10000];
     memcpy(sorted, t->window, sizeof sorted[0] * t->len);
     qsort(sorted, t->len, sizeof sorted[0], cmp_u32);
@@ -401,6 +433,7 @@ static void json_version_line(const Sim *s);
 
 static void tick(Sim *s, double dt)
 {
+    uint64_t rq0 = runqueue_wait_ns(&s->stats);
     uint64_t t0 = clock_ns();
 
     /* Safe point: outside the reader section, between two ticks. */
@@ -436,7 +469,8 @@ static void tick(Sim *s, double dt)
     fsrs_reader_release(s->reader);
 
     s->ticks++;
-    stats_add(&s->stats, clock_ns() - t0);
+    uint64_t wall = clock_ns() - t0, waited = runqueue_wait_ns(&s->stats) - rq0;
+    stats_add(&s->stats, wall, waited < wall ? wall - waited : 0);
 }
 
 /* ---------------------------------------------------------- JSON lines --- */
@@ -483,8 +517,9 @@ static void json_second(const Sim *s)
     TickSummary w = sim_window_summary(s);
     printf("{\"event\":\"second\",");
     json_common(s);
-    printf(",\"tick_p50_us\":%.1f,\"tick_p99_us\":%.1f,\"tick_max_us\":%.1f}\n", w.p50, w.p99,
-           w.max);
+    printf(",\"tick_p50_us\":%.1f,\"tick_p99_us\":%.1f,\"tick_max_us\":%.1f"
+           ",\"tick_stall_max_us\":%.1f}\n",
+           w.p50, w.p99, w.max, w.stall_max);
     fflush(stdout);
 }
 
@@ -492,9 +527,11 @@ static void json_summary(const Sim *s)
 {
     printf("{\"event\":\"summary\",");
     json_common(s);
-    printf(",\"tick_p50_us\":%.0f,\"tick_p99_us\":%.0f,\"tick_max_us\":%.1f,\"interrupted\":%s}\n",
+    printf(",\"tick_p50_us\":%.0f,\"tick_p99_us\":%.0f,\"tick_max_us\":%.1f"
+           ",\"tick_stall_max_us\":%.1f,\"interrupted\":%s}\n",
            stats_run_percentile(&s->stats, 50), stats_run_percentile(&s->stats, 99),
-           s->stats.max_ns / 1000.0, stop_requested ? "true" : "false");
+           s->stats.max_ns / 1000.0, s->stats.stall_max_ns / 1000.0,
+           stop_requested ? "true" : "false");
     fflush(stdout);
 }
 
@@ -574,6 +611,7 @@ int main(int argc, char **argv)
     Sim sim;
     memset(&sim, 0, sizeof sim);
     Sim *s = &sim;
+    s->stats.schedstat_fd = -1;
     int rc = parse_options(argc, argv, &s->opt);
     if (rc)
         return rc == 1 ? 0 : 2;

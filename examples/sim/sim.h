@@ -42,14 +42,22 @@ typedef struct Mailbox {
 } Mailbox;
 
 /* Tick durations: the last second in a ring (for p50/p99/max of the status
- * line and of each JSON line) and the whole run in a 1 µs histogram. */
+ * line and of each JSON line) and the whole run in a 1 µs histogram.
+ *
+ * A tick's wall time includes any time the kernel gave the CPU to other
+ * processes.  Its *stall* time leaves that out (wall time minus the time
+ * the thread waited on a run queue, from /proc/thread-self/schedstat): it
+ * is what the tick itself spent computing or blocked, which is what a
+ * reload must never inflate, whatever else the machine is doing. */
 #define HIST_BUCKETS 100000 /* 1 µs each; longer ticks count in the last */
 
 typedef struct TickStats {
-    uint32_t *window;   /* nanoseconds, capped at UINT32_MAX */
+    uint32_t *window;   /* wall nanoseconds, capped at UINT32_MAX */
+    uint32_t *stall;    /* stall nanoseconds, same ring positions */
     unsigned cap, len, pos;
     uint32_t *hist;
-    uint64_t count, max_ns;
+    uint64_t count, max_ns, stall_max_ns;
+    int schedstat_fd;   /* /proc/thread-self/schedstat, or -1: stall = wall */
 } TickStats;
 
 typedef struct Options {
@@ -96,7 +104,7 @@ typedef struct Sim {
 
 /* Percentiles of the last second's ticks, in µs. */
 typedef struct TickSummary {
-    double p50, p99, max;
+    double p50, p99, max, stall_max;
 } TickSummary;
 
 TickSummary sim_window_summary(const Sim *s);

@@ -14,11 +14,14 @@
 /* How long one reload may take to show up (generous for sanitizer builds
  * on a loaded two-core machine). */
 #define STEP_MS 15000
-/* No tick may take longer than this, reloads included: 100 ms, 24 periods
- * at 240 Hz.  A Release build stays near 1 ms; the bound leaves room for
- * ASan+UBSan on a busy machine while still catching a reload that stalls
- * the host (a compile on the tick thread, a lock held across a compile). */
-#define MAX_TICK_US 100000.0
+/* No tick may stall longer than this, reloads included: 100 ms, 24 periods
+ * at 240 Hz.  A tick's stall time is its wall time minus the time the
+ * kernel ran other processes instead (the sim reads its run-queue wait from
+ * /proc/thread-self/schedstat), so a busy machine does not count, but
+ * anything the tick computes or waits for does: a compile on the tick
+ * thread, a lock held across a compile, a wait for readers.  A Release
+ * build stays near 2 ms; the bound leaves room for ASan+UBSan. */
+#define MAX_STALL_US 100000.0
 
 #define HZ 240
 #define PARTICLES 100
@@ -242,8 +245,9 @@ Test(sim, reloads_keep_state_and_ticks_never_stall, .timeout = 180)
             continue;
         cr_assert_eq(num(l, "ticks"), last_ticks + HZ, "a second is not %d ticks: %s", HZ, l);
         last_ticks = num(l, "ticks");
-        cr_assert_lt(num(l, "tick_max_us"), MAX_TICK_US, "a tick took %.0f us (bound %.0f): %s",
-                     num(l, "tick_max_us"), MAX_TICK_US, l);
+        cr_assert_lt(num(l, "tick_stall_max_us"), MAX_STALL_US,
+                     "a tick stalled %.0f us (bound %.0f): %s", num(l, "tick_stall_max_us"),
+                     MAX_STALL_US, l);
         /* under the drift rules the particles only move right */
         if (num(l, "ticks") > (double)t2) {
             cr_assert_gt(num(l, "mean_x"), last_x, "positions went back: %s", l);
@@ -251,7 +255,7 @@ Test(sim, reloads_keep_state_and_ticks_never_stall, .timeout = 180)
         }
     }
     cr_assert_eq(last_ticks, NTICKS, "last per-second line at %.0f ticks", last_ticks);
-    cr_assert_lt(num(summary, "tick_max_us"), MAX_TICK_US, "%s", summary);
+    cr_assert_lt(num(summary, "tick_stall_max_us"), MAX_STALL_US, "%s", summary);
 
     /* The state carried over both reloads: every particle ran every tick
      * (no tick lost a particle to a reload), and the mean X is exactly
