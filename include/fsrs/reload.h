@@ -84,9 +84,11 @@ typedef enum fsrs_publish_mode {
 } fsrs_publish_mode;
 
 typedef struct fsrs_engine_config {
-    unsigned debounce_ms;           /* quiet time after the last change of an unfinished
-                                       write; default 10.  Saves that finished (close after
-                                       write, rename into place) go at once. */
+    unsigned debounce_ms;           /* quiet time after the last finished save (close
+                                       after write, rename into place) before compiling,
+                                       so that a burst of saves compiles once; default 10,
+                                       0 compiles each save at once.  A change with no
+                                       finished save waits max(debounce_ms, 100 ms). */
     fsrs_publish_mode publish;      /* default FSRS_PUBLISH_IMMEDIATE */
     const char *const *extensions;  /* NULL-terminated; default {".fsrs", ".fs", ".fsx"} */
     bool recursive;                 /* watch subdirectories of watched directories,
