@@ -239,9 +239,11 @@ out:
     fsrs_engine_stats_get(srv.engine, &st);
     if (status == 0) {
         printf("stopped: %" PRIu64 " requests, %" PRIu64 " script errors, %" PRIu64
-               " reloads ok, %" PRIu64 " failed\n",
+               " reloads ok, %" PRIu64 " failed, %" PRIu64 " file events (%" PRIu64
+               " coalesced), %" PRIu64 " saves unchanged\n",
                (uint64_t)atomic_load(&srv.requests), (uint64_t)atomic_load(&srv.script_errors),
-               st.reloads_ok, st.reloads_failed);
+               st.reloads_ok, st.reloads_failed, st.events, st.events_coalesced,
+               st.skipped_unchanged);
         fflush(stdout);
     }
     fsrs_engine_free(srv.engine);
