@@ -225,7 +225,6 @@ int main(int argc, char **argv)
     status = 0;
 
 out:
-    atomic_store_explicit(&srv.stopping, true, memory_order_relaxed);
     if (srv.stop_fd >= 0) {
         uint64_t one = 1;
         if (write(srv.stop_fd, &one, sizeof one) != sizeof one)

@@ -24,7 +24,6 @@ typedef struct server {
     int listen_fd;       /* non-blocking, shared by every worker's epoll */
     int stop_fd;         /* eventfd: readable once the server stops */
     unsigned nworkers;
-    atomic_bool stopping;
     atomic_uint_fast64_t requests;     /* responses produced, all workers */
     atomic_uint_fast64_t script_errors;/* requests answered 500 because of the script */
 } server;
