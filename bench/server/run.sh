@@ -11,7 +11,8 @@
 # DEBOUNCE=0 (the server's --debounce: 0 sends every finished save to the
 # compiler; the engine's default of 10 ms would merge saves 10 ms apart),
 # URL_PATH=/hello?name=bench, SERVER_CPUS and WRK_CPUS (taskset CPU lists;
-# empty: not pinned).
+# empty: not pinned), REPEAT=1 (quiet/storm pairs, interleaved, against one
+# server; each pair gives its own p99 ratio, and the median is printed).
 set -euo pipefail
 
 build=${1:-build}
@@ -21,6 +22,7 @@ CONNS=${CONNS:-50}
 RATE=${RATE:-100}
 SERVER_THREADS=${SERVER_THREADS:-2}
 DEBOUNCE=${DEBOUNCE:-0}
+REPEAT=${REPEAT:-1}
 WARMUP=${WARMUP:-2}
 URL_PATH=${URL_PATH:-/hello?name=bench}
 SERVER_CPUS=${SERVER_CPUS:-}
@@ -73,24 +75,6 @@ reloads() { grep -c '^reload: ' "$tmp/server.err" || true; }
 
 wrk_run "$WARMUP" "$tmp/warmup.txt"
 
-wrk_run "$DURATION" "$tmp/quiet.txt"
-quiet_reloads=$(reloads)
-
-before=$(reloads)
-"$saver" "$tmp/scripts/handler.fsrs" --rate "$RATE" --seconds "$DURATION" >"$tmp/saver.txt" &
-saver_pid=$!
-wrk_run "$DURATION" "$tmp/storm.txt"
-wait "$saver_pid" || echo "run.sh: the saver failed" >&2
-# let the last reload land before counting
-sleep 0.2
-storm_reloads=$(( $(reloads) - before ))
-saves=$(sed -n 's/^saves //p' "$tmp/saver.txt")
-failed=$(grep -c '^reload failed' "$tmp/server.err" || true)
-
-kill -TERM "$server_pid"
-wait "$server_pid" || true
-server_pid=
-
 # wrk prints latencies as 812.00us, 1.20ms or 1.01s: convert to microseconds
 to_us() {
     awk -v v="$1" 'BEGIN {
@@ -109,20 +93,58 @@ field() { # field FILE: rps p50 p99 max sockerr non2xx
     non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $5}' "$f")
     echo "$rps ${p50} ${p99} ${max} ${err:-0} ${non2xx:-0}"
 }
-read -r q_rps q_p50 q_p99 q_max q_err q_non <<<"$(field "$tmp/quiet.txt")"
-read -r s_rps s_p50 s_p99 s_max s_err s_non <<<"$(field "$tmp/storm.txt")"
+rows=()
+ratios=()
+total_saves=0
+total_reloads=0
+run_quiet() {
+    local before
+    before=$(reloads)
+    wrk_run "$DURATION" "$tmp/quiet.txt"
+    q_reloads=$(( $(reloads) - before ))
+}
+run_storm() {
+    local before saver_pid
+    before=$(reloads)
+    "$saver" "$tmp/scripts/handler.fsrs" --rate "$RATE" --seconds "$DURATION" >"$tmp/saver.txt" &
+    saver_pid=$!
+    wrk_run "$DURATION" "$tmp/storm.txt"
+    wait "$saver_pid" || echo "run.sh: the saver failed" >&2
+    # let the last reload land before counting
+    sleep 0.2
+    s_reloads=$(( $(reloads) - before ))
+    saves=$(sed -n 's/^saves //p' "$tmp/saver.txt")
+}
+for rep in $(seq "$REPEAT"); do
+    # odd repetitions run quiet first, even ones the storm first, so that
+    # drift in the machine's load does not favour one side
+    if (( rep % 2 )); then run_quiet; run_storm; else run_storm; run_quiet; fi
+    read -r q_rps q_p50 q_p99 q_max q_err q_non <<<"$(field "$tmp/quiet.txt")"
+    read -r s_rps s_p50 s_p99 s_max s_err s_non <<<"$(field "$tmp/storm.txt")"
+    total_saves=$(( total_saves + ${saves:-0} ))
+    total_reloads=$(( total_reloads + s_reloads ))
+    rows+=("$(printf '| %d quiet | %s | %.0f | %.0f | %.0f | %s | %s | %s |' "$rep" "$q_rps" \
+        "$q_p50" "$q_p99" "$q_max" "$q_err" "$q_non" "$q_reloads")")
+    rows+=("$(printf '| %d storm | %s | %.0f | %.0f | %.0f | %s | %s | %s of %s saves |' "$rep" \
+        "$s_rps" "$s_p50" "$s_p99" "$s_max" "$s_err" "$s_non" "$s_reloads" "${saves:-?}")")
+    ratios+=("$(awk -v a="$s_p99" -v b="$q_p99" 'BEGIN { printf "%.2f", a / b }')")
+done
+failed=$(grep -c '^reload failed' "$tmp/server.err" || true)
+
+kill -TERM "$server_pid"
+wait "$server_pid" || true
+server_pid=
 
 echo "machine: $(nproc) CPUs, $(uname -sr), load average at start: $load_before, at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "wrk --latency -t$WRK_THREADS -c$CONNS -d${DURATION}s $url${WRK_CPUS:+ (wrk on CPUs $WRK_CPUS)}"
-echo "server --threads $SERVER_THREADS --debounce $DEBOUNCE${SERVER_CPUS:+ (on CPUs $SERVER_CPUS)}; storm: $RATE saves/s"
+echo "server --threads $SERVER_THREADS --debounce $DEBOUNCE${SERVER_CPUS:+ (on CPUs $SERVER_CPUS)}; storm: $RATE saves/s; $REPEAT repetition(s)"
 echo
 printf '| run | requests/s | p50 µs | p99 µs | max µs | socket errors | non-2xx | reloads |\n'
 printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
-printf '| quiet | %s | %.0f | %.0f | %.0f | %s | %s | %s |\n' "$q_rps" "$q_p50" "$q_p99" "$q_max" \
-    "$q_err" "$q_non" "0 (${quiet_reloads} at start)"
-printf '| %s saves/s | %s | %.0f | %.0f | %.0f | %s | %s | %s of %s saves |\n' "$RATE" "$s_rps" \
-    "$s_p50" "$s_p99" "$s_max" "$s_err" "$s_non" "$storm_reloads" "${saves:-?}"
+printf '%s\n' "${rows[@]}"
 echo
-awk -v a="$s_p99" -v b="$q_p99" 'BEGIN { printf "p99 storm / quiet: %.2f\n", a / b }'
-echo "failed reloads: $failed"
+echo "p99 storm / quiet, per repetition: ${ratios[*]}"
+echo "median: $(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END {
+    print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
+echo "reloads during storms: $total_reloads of $total_saves saves; failed reloads: $failed"
 grep '^stopped: ' "$tmp/server.out" || true
