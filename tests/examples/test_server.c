@@ -283,11 +283,11 @@ static void wait_for_stderr(const char *part)
                   "stderr never showed '%s':\n%s", part, text_str(&srv.err));
 }
 
-/* SIGTERM: the server must exit 0 within the deadline, after a summary,
- * with no sanitizer report. */
-static void stop_server(void)
+/* SIGTERM or SIGINT: the server must exit 0 within the deadline, after a
+ * summary, with no sanitizer report. */
+static void stop_server_with(int sig)
 {
-    cr_assert_eq(kill(srv.pid, SIGTERM), 0);
+    cr_assert_eq(kill(srv.pid, sig), 0);
     uint64_t deadline = now_ms() + STEP_MS;
     while (cli_pump(&srv, deadline))
         ;
@@ -299,6 +299,8 @@ static void stop_server(void)
               "sanitizer report:\n%s", err);
     cr_assert(strstr(text_str(&srv.out), "\nstopped: "), "no summary:\n%s", text_str(&srv.out));
 }
+
+static void stop_server(void) { stop_server_with(SIGTERM); }
 
 /* The shipped handler with extra_arms put before its first route. */
 static char *handler_with(const char *extra_arms)
@@ -485,6 +487,23 @@ Test(server, throwing_handler_gives_500_for_that_path_only, .timeout = 120)
     resp_free(&r);
     conn_close(&c);
     stop_server();
+}
+
+Test(server, failing_top_level_gives_500_until_fixed, .timeout = 120)
+{
+    expect_get("/", 200, "hello from fsrs\n");
+    size_t n = strlen(shipped) + 64;
+    char *bad = malloc(n);
+    snprintf(bad, n, "%sfailwith \"top level\"\n", shipped);
+    save_by_rename(handler_path, bad);
+    free(bad);
+    wait_for_body("/", "handler error\n");
+    wait_for_stderr("top level");
+    /* the fix is picked up by the next request */
+    save_by_rename(handler_path, shipped);
+    wait_for_body("/", "hello from fsrs\n");
+    expect_get("/hello?name=b", 200, "hello, b\n");
+    stop_server_with(SIGINT);
 }
 
 /* A refused request gets `status` and the connection is closed. */
