@@ -232,6 +232,7 @@ out:
     }
     for (unsigned i = 0; i < opt.threads; i++)
         worker_join(workers[i]);
+    server_log_flush();
     if (fsrs_engine_stop(srv.engine, ENGINE_STOP_MS) != FSRS_OK)
         fprintf(stderr, "server: the engine did not stop within %d ms\n", ENGINE_STOP_MS);
     fsrs_engine_stats st;

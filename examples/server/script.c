@@ -59,6 +59,17 @@ void server_log_limited(const char *fmt, ...)
     pthread_mutex_unlock(&log_lock);
 }
 
+void server_log_flush(void)
+{
+    pthread_mutex_lock(&log_lock);
+    if (log_dropped) {
+        fprintf(stderr, "(%lu more errors not shown)\n", log_dropped);
+        fflush(stderr);
+        log_dropped = 0;
+    }
+    pthread_mutex_unlock(&log_lock);
+}
+
 /* ------------------------------------------------------ host functions --- */
 
 const char *const script_host_names[] = {"queryParam", "serverStats"};
@@ -298,8 +309,10 @@ static void log_script_error(const http_request *req, int rc)
     const fsrs_error *e = fsrs_error_last();
     const char *msg = e ? e->message : fsrs_strerror(rc);
     char where[512] = "";
-    if (e && e->file && e->line > 0)
+    if (e && e->file && e->line > 0 && e->col > 0)
         snprintf(where, sizeof where, "%s:%d:%d: ", e->file, e->line, e->col);
+    else if (e && e->file && e->line > 0)
+        snprintf(where, sizeof where, "%s:%d: ", e->file, e->line);
     server_log_limited("server: %.*s %.*s: handler failed: %s%s", (int)req->method.n,
                        req->method.p, (int)req->path.n, req->path.p, where, msg);
 }

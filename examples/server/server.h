@@ -71,5 +71,7 @@ void server_log_limited(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;
+/* Print the count of lines server_log_limited left out, if any.  Any thread. */
+void server_log_flush(void);
 
 #endif
