@@ -52,9 +52,12 @@ trap cleanup EXIT
 mkdir "$tmp/scripts"
 cp examples/server/scripts/handler.fsrs "$tmp/scripts/"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-pin "$SERVER_CPUS" "$server" --port 0 --threads "$SERVER_THREADS" --debounce "$DEBOUNCE" \
-    --scripts "$tmp/scripts" \
-    >"$tmp/server.out" 2>"$tmp/server.err" &
+# started directly (not through the shell function pin), so that $! is the
+# server itself (taskset execs it) and the signals below reach it
+server_cmd=("$server" --port 0 --threads "$SERVER_THREADS" --debounce "$DEBOUNCE"
+            --scripts "$tmp/scripts")
+[[ -n $SERVER_CPUS ]] && server_cmd=(taskset -c "$SERVER_CPUS" "${server_cmd[@]}")
+"${server_cmd[@]}" >"$tmp/server.out" 2>"$tmp/server.err" &
 server_pid=$!
 
 # the bound port, from the server's first line (deadline 10 s)
