@@ -1,8 +1,9 @@
 /*
  * tests/cli/proc.h - running the real `fsrs` binary (FSRS_CLI), or another
- * program of the build, as a child process: stdout and stderr on separate pipes, read with poll against a
- * deadline, either to completion (cli_run) or line by line while the child
- * keeps running (cli_spawn, cli_next_line).
+ * program of the build (proc_spawn), as a child process: stdout and stderr
+ * on separate pipes, read with poll against a deadline, either to
+ * completion (cli_run) or line by line while the child keeps running
+ * (cli_spawn, cli_next_line).
  */
 #ifndef FSRS_TESTS_CLI_PROC_H
 #define FSRS_TESTS_CLI_PROC_H
@@ -70,11 +71,11 @@ static inline const char *cli_path(void)
 }
 
 /*
- * Start `PROG ARGS...` (argv[] NULL-terminated, without the program name) in
- * directory cwd (NULL: the current one), stdin from /dev/null.  False if the
- * child could not be started.
+ * Start `PROGRAM ARGS...` (args[] NULL-terminated, without the program name)
+ * in directory cwd (NULL: the current one), stdin from /dev/null.  False if
+ * the child could not be started.
  */
-static inline bool proc_spawn(Child *c, const char *prog, const char *cwd,
+static inline bool proc_spawn(Child *c, const char *cwd, const char *program,
                               const char *const *args)
 {
     memset(c, 0, sizeof *c);
@@ -93,7 +94,7 @@ static inline bool proc_spawn(Child *c, const char *prog, const char *cwd,
     const char **argv = calloc(n + 2, sizeof *argv);
     if (!argv)
         abort();
-    argv[0] = prog;
+    argv[0] = program;
     for (size_t i = 0; i < n; i++)
         argv[i + 1] = args[i];
     fflush(NULL);
@@ -127,10 +128,10 @@ static inline bool proc_spawn(Child *c, const char *prog, const char *cwd,
     return true;
 }
 
-/* proc_spawn of the `fsrs` binary. */
+/* Start `fsrs ARGS...` as proc_spawn does. */
 static inline bool cli_spawn(Child *c, const char *cwd, const char *const *args)
 {
-    return proc_spawn(c, cli_path(), cwd, args);
+    return proc_spawn(c, cwd, cli_path(), args);
 }
 
 /*

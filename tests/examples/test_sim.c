@@ -152,7 +152,7 @@ static Child start_sim(const char *ticks)
     const char *args[] = {"--script", script,  "--ticks", ticks, "--hz", "240", "--particles",
                           "100",      "--json", NULL};
     Child c;
-    cr_assert(proc_spawn(&c, sim_path(), dir, args), "cannot start %s", sim_path());
+    cr_assert(proc_spawn(&c, dir, sim_path(), args), "cannot start %s", sim_path());
     return c;
 }
 
@@ -301,7 +301,7 @@ Test(sim, script_runtime_errors_leave_the_particle_and_the_sim_running, .timeout
 static int run_sim(const char *const *args, char **err)
 {
     Child c;
-    cr_assert(proc_spawn(&c, sim_path(), dir, args));
+    cr_assert(proc_spawn(&c, dir, sim_path(), args));
     int code = finish(&c);
     *err = strdup(text_str(&c.err));
     cli_close(&c);
