@@ -2198,6 +2198,12 @@ static uint32_t compile_function(Fn *parent, Expr *lam, const char *self_name)
 static void compile_toplevel_let(Fn *f, Expr *e)
 {
     Compiler *C = f->C;
+    /* functions of a module are named by their path in stack traces */
+    for (int i = 0; C->mod_path && i < e->nbinds; i++) {
+        Binding *b = &e->binds[i];
+        if (b->pat->kind == P_VAR && b->value->kind == E_LAMBDA)
+            b->value->fn_name = qualify(C, b->pat->name);
+    }
     if (e->is_rec) {
         uint32_t first = C->nglobals;
         for (int i = 0; i < e->nbinds; i++) {
