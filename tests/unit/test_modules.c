@@ -94,3 +94,40 @@ Test(modules, index_out_of_range_is_a_runtime_error, .timeout = 10)
               last_message());
     fsrs_vm_free(vm);
 }
+
+Test(modules, huge_array_hits_the_memory_limit, .timeout = 10)
+{
+    fsrs_config cfg;
+    fsrs_config_init(&cfg);
+    cfg.memory_limit = 1u << 20;
+    fsrs_vm *vm = vm_with(&cfg, "let make n = Array.create n 0\n"
+                                "let small = make 10\n");
+    fsrs_value r;
+    cr_assert_eq(fsrs_vm_call(vm, "make", 1, (fsrs_value[]){fsrs_int(1 << 20)}, &r),
+                 FSRS_ELIMIT, "%s", last_message());
+    cr_assert_eq(fsrs_vm_call(vm, "make", 1, (fsrs_value[]){fsrs_int(-1)}, &r), FSRS_ERUNTIME);
+    cr_assert(strstr(last_message(), "non-negative"), "%s", last_message());
+    /* the VM is still usable */
+    cr_assert_eq(fsrs_vm_call(vm, "make", 1, (fsrs_value[]){fsrs_int(3)}, &r), FSRS_OK);
+    cr_assert_str_eq(show(r), "[|0; 0; 0|]");
+    fsrs_vm_free(vm);
+}
+
+Test(modules, arrays_survive_collections, .timeout = 30)
+{
+    fsrs_vm *vm = vm_with(NULL, "let run n =\n"
+                                "    let keep = Array.create 10 [||]\n"
+                                "    for i in 0 .. n - 1 do\n"
+                                "        let a = Array.append [| i |] (List.toArray [i; i])\n"
+                                "        keep.[i % 10] <- Array.sort a\n"
+                                "    let mutable s = 0\n"
+                                "    for a in keep do\n"
+                                "        for x in a do s <- s + x\n"
+                                "    s\n");
+    /* the last ten arrays hold 3 * (n-10 .. n-1) */
+    int64_t n = 200000, want = 0;
+    for (int64_t i = n - 10; i < n; i++)
+        want += 3 * i;
+    cr_assert_eq(call_int(vm, "run", 1, (int64_t[]){n}), want);
+    fsrs_vm_free(vm);
+}
