@@ -1821,21 +1821,108 @@ static void compile_for_count(Fn *f, Expr *e, const char *name, Expr *from, Expr
     emit(f, OP_SLIDE, 2);
 }
 
+/* The item of a for-in loop is on top, in slot `slot`: bind the loop's
+ * pattern to it (a failed pattern is a runtime error). */
+static void bind_for_item(Fn *f, Expr *e, int slot)
+{
+    Compiler *C = f->C;
+    Pat *pat = e->params[0];
+    resolve_pat(C, pat);
+    if (pat->kind == P_VAR) {
+        declare(f, pat->name, slot);
+        return;
+    }
+    declare(f, NULL, slot);
+    if (pat_is_trivial(pat))
+        return;
+    PatVars pv = {0};
+    reserve_vars(f, pat, &pv);
+    emit(f, OP_LOCAL, slot);
+    Jumps fails = {0};
+    compile_pat(f, pat, &pv, &fails);
+    if (fails.n) {
+        uint32_t ok = emit_jump(f, OP_JUMP);
+        jumps_patch(f, &fails);
+        C->line = e->line;
+        emit(f, OP_MATCH_FAIL, 0);
+        patch_jump(f, ok);
+    }
+}
+
+/*
+ * for pat in c do body, where c is not a list literal: c may be a list, an
+ * array or a string, which only the running code knows.  Three hidden
+ * slots: the collection (a string becomes the list of its chars), the
+ * array's length or -1 for a list, and the index.  A list is walked with
+ * FOR_LIST; an array by index, reading each element when its turn comes,
+ * as F# does (so the body sees elements it has written ahead of itself).
+ *
+ *   top:  LOCAL_LTI_JUMP n 0 -> arr      n < 0: a list
+ *         FOR_LIST c -> exit; JUMP body
+ *   arr:  k < n or -> exit; push c.[k]; k += 1
+ *   body: bind pat; body; SETTOP; LOOP top
+ */
+static void compile_for_seq(Fn *f, Expr *e, Expr *coll)
+{
+    Compiler *C = f->C;
+    int d = f->depth, nv = f->nvars;
+    emit_builtin(f, "$seq");
+    compile_expr(f, coll);
+    C->line = e->line;
+    emit(f, OP_CALL, 1);
+    emit_builtin(f, "$seq_length");
+    emit(f, OP_LOCAL, d);
+    emit(f, OP_CALL, 1);
+    emit(f, OP_INT, 0);
+    declare(f, NULL, d);
+    declare(f, NULL, d + 1);
+    declare(f, NULL, d + 2);
+    uint32_t top = loop_label(f);
+    C->line = e->line;
+    emit(f, OP_LOCAL_LTI_JUMP, 0);
+    emit_word(f, (uint32_t)(d + 1) << 16);
+    uint32_t to_array = f->ncode - 2;
+    emit(f, OP_FOR_LIST, 0);
+    emit_word(f, (uint32_t)d);
+    uint32_t list_done = f->ncode - 2;
+    uint32_t to_body = emit_jump(f, OP_JUMP);
+    patch_jump(f, to_array);
+    f->depth = d + 3;
+    emit(f, OP_LOCAL, d + 2);
+    emit(f, OP_LOCAL, d + 1);
+    uint32_t array_done = emit_jump(f, OP_LT_JUMP);
+    emit_builtin(f, "$index");
+    emit(f, OP_LOCAL, d);
+    emit(f, OP_LOCAL, d + 2);
+    emit(f, OP_CALL, 2);
+    emit(f, OP_LOCAL, d + 2);
+    emit(f, OP_ADDI, 1);
+    emit(f, OP_SETLOCAL, d + 2);
+    patch_jump(f, to_body);
+    bind_for_item(f, e, d + 3);
+    compile_effect(f, e->d);
+    C->line = e->line;
+    emit(f, OP_SETTOP, d + 3);
+    emit_loop(f, OP_LOOP, top, false, 0);
+    patch_jump(f, list_done);
+    patch_jump(f, array_done);
+    f->depth = d + 3;
+    f->nvars = nv;
+    emit(f, OP_UNIT, 0);
+    emit(f, OP_SLIDE, 3);
+}
+
 /* for pat in list do body: the rest of the list is a hidden slot; each
  * FOR_LIST pushes the next item, which the pattern takes apart. */
 static void compile_for_list(Fn *f, Expr *e, Expr *list)
 {
     Compiler *C = f->C;
-    int d = f->depth, nv = f->nvars;
-    if (list->kind == E_LIST || list->kind == E_RANGE) {
-        compile_expr(f, list);
-    } else {
-        /* an array or a string is walked as the list of its elements */
-        emit_builtin(f, "$seq");
-        compile_expr(f, list);
-        C->line = e->line;
-        emit(f, OP_CALL, 1);
+    if (list->kind != E_LIST && list->kind != E_RANGE) {
+        compile_for_seq(f, e, list);
+        return;
     }
+    int d = f->depth, nv = f->nvars;
+    compile_expr(f, list);
     declare(f, NULL, d);
     uint32_t top = loop_label(f);
     C->line = e->line;

@@ -4,7 +4,7 @@
  * conversions List.ofArray and List.toArray, and the hidden natives the
  * compiler emits for array syntax: `[| ... |]` ($array), `a.[i]` ($index,
  * which also reads strings and lists), `a.[i] <- v` ($setindex), array
- * patterns ($array_len_is) and `for x in a do` ($seq).
+ * patterns ($array_len_is) and `for x in a do` ($seq, $seq_length).
  *
  * The table at the end is one of the tables builtins.c searches; the
  * compiler finds these functions by name (builtin_lookup) and the VM by
@@ -229,15 +229,14 @@ static int ar_len_is(ARGS)
     return 0;
 }
 
-/* for x in c: an array or a string is walked as a list; anything else
- * is left to the loop. */
+/* for x in c: a string is walked as the list of its chars; an array (by
+ * index, see $seq_length) or a list as it is; anything else is left to the
+ * loop to reject. */
 static int ar_seq(ARGS)
 {
     UNUSED;
     Value c = a[0];
-    if (IS_ARRAY(c)) {
-        *out = list_of(vm, AS_ARRAY(c)->items, AS_ARRAY(c)->n);
-    } else if (IS_STRING(c)) {
+    if (IS_STRING(c)) {
         size_t h = root(vm, mk_nil());
         /* chars from the end: find each char's start going backwards */
         const ObjString *s = AS_STRING(c);
@@ -260,6 +259,16 @@ static int ar_seq(ARGS)
     } else {
         *out = c;
     }
+    return 0;
+}
+
+/* for x in c: the length of an array, walked by index; -1 for anything
+ * else, walked as a list. */
+static int ar_seq_length(ARGS)
+{
+    UNUSED;
+    (void)vm;
+    *out = mk_int(IS_ARRAY(a[0]) ? (int64_t)AS_ARRAY(a[0])->n : -1);
     return 0;
 }
 
@@ -501,6 +510,7 @@ const ObjNative lib_array_natives[] = {
     NATIVE("$setindex", 3, ar_setindex),
     NATIVE("$array_len_is", 2, ar_len_is),
     NATIVE("$seq", 1, ar_seq),
+    NATIVE("$seq_length", 1, ar_seq_length),
     NATIVE("Array.length", 1, ar_length),
     NATIVE("Array.isEmpty", 1, ar_is_empty),
     NATIVE("Array.create", 2, ar_create),
