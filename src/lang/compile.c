@@ -54,6 +54,13 @@ typedef struct Var {
 typedef struct Fn Fn;
 typedef struct Compiler Compiler;
 
+/* An `open`: the module, and how many globals and union cases existed when
+ * it was opened (what was declared later shadows what it opened). */
+typedef struct Open {
+    const char *path;
+    uint32_t globals_at, cases_at;
+} Open;
+
 struct Fn {
     Fn *parent;
     Compiler *C;
@@ -98,7 +105,7 @@ struct Compiler {
     const char *mod_path;   /* the module being compiled ("A.B"), or NULL */
     const char **modules;   /* every module declared so far, by full path */
     uint32_t nmodules, capmodules;
-    const char **opens;     /* modules opened in the current scope, latest last */
+    Open *opens;            /* modules opened in the current scope, latest last */
     uint32_t nopens, capopens;
     const char **case_mods; /* per entry of types.cases: its module, or NULL */
     uint32_t ncase_mods, capcase_mods;
@@ -529,7 +536,7 @@ static const char *find_module(Compiler *C, const char *name)
             break;
     }
     for (uint32_t o = C->nopens; o-- > 0;) {
-        const char *full = join(C, C->opens[o], name);
+        const char *full = join(C, C->opens[o].path, name);
         for (uint32_t i = 0; i < C->nmodules; i++)
             if (strcmp(C->modules[i], full) == 0)
                 return C->modules[i];
@@ -537,9 +544,10 @@ static const char *find_module(Compiler *C, const char *name)
     return NULL;
 }
 
-/* The union case `full` names exactly: "Case", "Type.Case", "M.Case" or
- * "M.Type.Case" for a case declared in module M. */
-static const Shape *find_case(Compiler *C, const char *full)
+/* The latest union case `full` names exactly: "Case", "Type.Case",
+ * "M.Case" or "M.Type.Case" for a case declared in module M.  Its index in
+ * types.cases, or -1. */
+static int64_t find_case(Compiler *C, const char *full)
 {
     for (uint32_t i = C->types.ncases; i-- > 0;) {
         const Shape *s = C->types.cases[i];
@@ -547,41 +555,75 @@ static const Shape *find_case(Compiler *C, const char *full)
         const char *short_form[] = {m, s->name};
         const char *long_form[] = {m, s->type_name, s->name};
         if (is_path(full, short_form, 2) || is_path(full, long_form, 3))
-            return s;
+            return i;
     }
-    return NULL;
+    return -1;
 }
 
-/* The union case a name stands for from here, as F# finds it: in the
- * module being compiled and its parents, in the opened modules, then as
- * written; the built-in option and Result cases last. */
+/*
+ * Names are visible in the order F# makes them visible: a declaration
+ * shadows what was declared or opened before it, an `open` what was
+ * declared or opened before it.  Ranks order the two kinds: declaration
+ * number i has rank 2i+1, an `open` made when n declarations existed has
+ * rank 2n, between declaration n-1 and declaration n.
+ */
+
+/* The union case a name stands for from here: declared in the module being
+ * compiled or a module around it, or in an opened module, whichever came
+ * last; the built-in option and Result cases when none has it. */
 static const Shape *lookup_case(Compiler *C, const char *name)
 {
-    const Shape *s;
-    for (const char *m = C->mod_path; m; m = parent_module(C, m))
-        if ((s = find_case(C, join(C, m, name))))
-            return s;
-    for (uint32_t o = C->nopens; o-- > 0;)
-        if ((s = find_case(C, join(C, C->opens[o], name))))
-            return s;
-    if ((s = find_case(C, name)))
-        return s;
+    int64_t best = -1;
+    uint64_t best_rank = 0;
+    for (const char *m = C->mod_path;; m = parent_module(C, m)) {
+        int64_t i = find_case(C, join(C, m, name));
+        if (i >= 0 && (best < 0 || 2 * (uint64_t)i + 1 > best_rank)) {
+            best = i;
+            best_rank = 2 * (uint64_t)i + 1;
+        }
+        if (!m)
+            break;
+    }
+    for (uint32_t o = 0; o < C->nopens; o++) {
+        int64_t i = find_case(C, join(C, C->opens[o].path, name));
+        if (i >= 0 && (best < 0 || 2 * (uint64_t)C->opens[o].cases_at >= best_rank)) {
+            best = i;
+            best_rank = 2 * (uint64_t)C->opens[o].cases_at;
+        }
+    }
+    if (best >= 0)
+        return C->types.cases[best];
     return strchr(name, '.') ? NULL : builtin_case(name);
 }
 
 static bool find_global(Compiler *C, const char *name, Ref *out);
 
-/* A global from here: the module being compiled and its parents first,
- * then the opened modules (the latest first), then the name as written. */
+/* A global from here: declared in the module being compiled or a module
+ * around it, or in an opened module, whichever came last (see the ranks
+ * above). */
 static bool resolve_global(Compiler *C, const char *name, Ref *out)
 {
-    for (const char *m = C->mod_path; m; m = parent_module(C, m))
-        if (find_global(C, join(C, m, name), out))
-            return true;
-    for (uint32_t o = C->nopens; o-- > 0;)
-        if (find_global(C, join(C, C->opens[o], name), out))
-            return true;
-    return find_global(C, name, out);
+    bool found = false;
+    uint64_t best_rank = 0;
+    Ref r;
+    for (const char *m = C->mod_path;; m = parent_module(C, m)) {
+        if (find_global(C, join(C, m, name), &r) &&
+            (!found || 2 * (uint64_t)r.index + 1 > best_rank)) {
+            found = true;
+            best_rank = 2 * (uint64_t)r.index + 1;
+            *out = r;
+        }
+        if (!m)
+            break;
+    }
+    for (uint32_t o = 0; o < C->nopens; o++)
+        if (find_global(C, join(C, C->opens[o].path, name), &r) &&
+            (!found || 2 * (uint64_t)C->opens[o].globals_at >= best_rank)) {
+            found = true;
+            best_rank = 2 * (uint64_t)C->opens[o].globals_at;
+            *out = r;
+        }
+    return found;
 }
 
 static bool find_global(Compiler *C, const char *name, Ref *out)
@@ -2383,8 +2425,11 @@ static void compile_open(Compiler *C, Expr *e)
             return;
         cerror(C, e->line, e->col, "The namespace or module '%s' is not defined.", e->str);
     }
-    C->opens = grow(C, C->opens, C->nopens, &C->capopens, sizeof(char *));
-    C->opens[C->nopens++] = m;
+    C->opens = grow(C, C->opens, C->nopens, &C->capopens, sizeof(Open));
+    C->opens[C->nopens].path = m;
+    C->opens[C->nopens].globals_at = C->nglobals;
+    C->opens[C->nopens].cases_at = C->types.ncases;
+    C->nopens++;
 }
 
 /* A declaration of the program or of a module. */
