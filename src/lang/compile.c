@@ -1472,7 +1472,7 @@ static void compile_var(Fn *f, Expr *e)
         char *prefix = scratch(C, n + 1);
         memcpy(prefix, e->str, n);
         prefix[n] = '\0';
-        if (find_module(C, prefix)) {
+        if (find_module(C, prefix) || builtin_module(prefix)) {
             const char *end = strchr(dot + 1, '.');
             cerror(C, e->line, e->col,
                    "The value, constructor, namespace or type '%.*s' is not defined.",

@@ -310,6 +310,16 @@ const ObjNative *builtin_get(int index)
     return &tables[t].fns[index];
 }
 
+bool builtin_module(const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t t = 0; t < NTABLES; t++)
+        for (int i = 0; i < *tables[t].n; i++)
+            if (strncmp(tables[t].fns[i].name, name, n) == 0 && tables[t].fns[i].name[n] == '.')
+                return true;
+    return false;
+}
+
 int builtin_count(void)
 {
     int n = 0;
