@@ -346,7 +346,7 @@ static int ar_sub(ARGS)
         vm_throw(vm, FSRS_ERUNTIME, "The input must be non-negative. (Parameter 'startIndex')");
     if (count < 0)
         vm_throw(vm, FSRS_ERUNTIME, "The input must be non-negative. (Parameter 'count')");
-    if (start + count > AS_ARRAY(a[0])->n)
+    if (start > AS_ARRAY(a[0])->n || count > AS_ARRAY(a[0])->n - start)
         vm_throw(vm, FSRS_ERUNTIME, "The index is outside the legal range. (Parameter 'count')");
     ObjArray *arr = array_new(vm, count);
     memcpy(arr->items, AS_ARRAY(a[0])->items + start, (size_t)count * sizeof(Value));
@@ -473,7 +473,8 @@ static int ar_blit(ARGS)
     int64_t si = want_int(vm, a[1], "the source index of 'Array.blit'");
     int64_t di = want_int(vm, a[3], "the target index of 'Array.blit'");
     int64_t n = want_int(vm, a[4], "the count of 'Array.blit'");
-    if (si < 0 || di < 0 || n < 0 || si + n > src->n || di + n > dst->n)
+    if (si < 0 || di < 0 || n < 0 || si > src->n || n > src->n - si || di > dst->n ||
+        n > dst->n - di)
         vm_throw(vm, FSRS_ERUNTIME, "The index is outside the legal range.");
     memmove(dst->items + di, src->items + si, (size_t)n * sizeof(Value));
     *out = mk_unit();
@@ -487,7 +488,7 @@ static int ar_fill(ARGS)
     ObjArray *arr = want_array(vm, a[0], "Array.fill");
     int64_t start = want_int(vm, a[1], "the target index of 'Array.fill'");
     int64_t n = want_int(vm, a[2], "the count of 'Array.fill'");
-    if (start < 0 || n < 0 || start + n > arr->n)
+    if (start < 0 || n < 0 || start > arr->n || n > arr->n - start)
         vm_throw(vm, FSRS_ERUNTIME, "The index is outside the legal range.");
     for (int64_t i = 0; i < n; i++)
         arr->items[start + i] = a[3];
