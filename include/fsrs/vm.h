@@ -83,6 +83,7 @@ fsrs_chunk *fsrs_vm_chunk(const fsrs_vm *vm);
 
 /*
  * Call the top-level value `name` of the loaded chunk with argc arguments.
+ * A value inside a module is named by its path: "M.f", "A.B.g".
  * A function value is applied (partial and over-application follow F#); a
  * non-function value with argc 0 is returned as is.  *out (may be NULL)
  * receives the result, kept alive as described in value.h.
@@ -94,7 +95,8 @@ int fsrs_vm_call(fsrs_vm *vm, const char *name, int argc, const fsrs_value *argv
 /* Same with a function value instead of a name. */
 int fsrs_vm_apply(fsrs_vm *vm, fsrs_value fn, int argc, const fsrs_value *argv, fsrs_value *out);
 
-/* Look up a top-level value of the loaded chunk.  FSRS_ENOTFOUND. */
+/* Look up a top-level value of the loaded chunk ("x", or "M.x" inside
+ * module M).  FSRS_ENOTFOUND. */
 int fsrs_vm_global(fsrs_vm *vm, const char *name, fsrs_value *out);
 
 /* Handle scopes (see value.h). */

@@ -36,6 +36,7 @@ typedef enum PatKind {
     P_RECORD, /* { X = p; Y = q } (any subset of the fields) */
     P_CASE,   /* Name or Name p: a union case (the compiler turns a P_VAR
                  naming a case into a P_CASE) */
+    P_ARRAY,  /* [| p; q |] */
 } PatKind;
 
 struct Pat {
@@ -47,7 +48,7 @@ struct Pat {
     double f;           /* P_FLOAT */
     const char *str;    /* P_STRING */
     size_t str_len;
-    Pat **items;        /* P_TUPLE, P_LIST, P_RECORD: items; P_CONS/P_OR/P_AS:
+    Pat **items;        /* P_TUPLE, P_LIST, P_ARRAY, P_RECORD: items; P_CONS/P_OR/P_AS:
                            [0],[1]; P_CASE: the argument, if any, in [0] */
     int nitems;
     const struct Shape *shape; /* P_CASE, P_RECORD: set by the compiler */
@@ -83,6 +84,11 @@ typedef enum ExprKind {
     E_FOR,      /* for str = a to/downto c do d (op TK_TO or TK_DOWNTO) */
     E_FOR_IN,   /* for params[0] in a do d; a range a .. [b ..] c when op is
                    TK_DOTDOT */
+    E_ARRAY,    /* [| a; b; c |] */
+    E_INDEX,    /* a.[b] or a[b] */
+    E_SETINDEX, /* a.[b] <- c or a[b] <- c */
+    E_MODULE,   /* module str = items (top level or inside a module) */
+    E_OPEN,     /* open str (a module path) */
 } ExprKind;
 
 /* ------------------------------------------------------------- types --- */
@@ -137,8 +143,9 @@ struct Expr {
     Expr *a, *b, *c;      /* operands; E_IF cond/then/else; E_APP fn in a;
                              E_RANGE from a, step b (or NULL), to c */
     Expr *d;              /* E_WHILE, E_FOR, E_FOR_IN: the loop body */
-    Expr **items;         /* E_APP args, E_TUPLE, E_LIST items, E_RECORD and
-                             E_CONSTRUCT field values */
+    Expr **items;         /* E_APP args, E_TUPLE, E_LIST, E_ARRAY items,
+                             E_RECORD and E_CONSTRUCT field values,
+                             E_MODULE declarations */
     const char **names;   /* E_RECORD field names, one per item */
     int nitems;
     Pat **params;         /* E_LAMBDA */

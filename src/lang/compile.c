@@ -25,6 +25,12 @@
  * by index after one pointer compare; a value of another shape falls back
  * to a lookup by name.  A union case test compares the case's tag.
  *
+ * Modules are a matter of names only: a top-level binding of module A.B
+ * is the global "A.B.x" (so a host finds it by that name), and a name is
+ * looked up in the module being compiled and its parents, then in the
+ * opened modules, then as written.  A union case remembers the module it
+ * was declared in, and is found the same way.
+ *
  * Output goes into a new chunk's arena and is never written again once
  * compile_program returns.  Compiling thread only.
  */
@@ -47,6 +53,13 @@ typedef struct Var {
 
 typedef struct Fn Fn;
 typedef struct Compiler Compiler;
+
+/* An `open`: the module, and how many globals and union cases existed when
+ * it was opened (what was declared later shadows what it opened). */
+typedef struct Open {
+    const char *path;
+    uint32_t globals_at, cases_at;
+} Open;
 
 struct Fn {
     Fn *parent;
@@ -88,6 +101,14 @@ struct Compiler {
     TypeTable types;
     int line;
     int col; /* of the expression being compiled, for errors found deep down */
+    /* modules: see "modules" below */
+    const char *mod_path;   /* the module being compiled ("A.B"), or NULL */
+    const char **modules;   /* every module declared so far, by full path */
+    uint32_t nmodules, capmodules;
+    Open *opens;            /* modules opened in the current scope, latest last */
+    uint32_t nopens, capopens;
+    const char **case_mods; /* per entry of types.cases: its module, or NULL */
+    uint32_t ncase_mods, capcase_mods;
 };
 
 /* ------------------------------------------------------------ plumbing --- */
@@ -450,7 +471,162 @@ static bool resolve_local(Fn *f, const char *name, Ref *out)
     return false;
 }
 
+/* ------------------------------------------------------------- modules --- */
+
+/* "a.b" in scratch memory; just b when a is NULL. */
+static const char *join(Compiler *C, const char *a, const char *b)
+{
+    if (!a)
+        return b;
+    size_t na = strlen(a), nb = strlen(b);
+    char *s = scratch(C, na + nb + 2);
+    memcpy(s, a, na);
+    s[na] = '.';
+    memcpy(s + na + 1, b, nb + 1);
+    return s;
+}
+
+/* The module around module path m ("A.B" -> "A", "A" -> NULL). */
+static const char *parent_module(Compiler *C, const char *m)
+{
+    const char *dot = strrchr(m, '.');
+    if (!dot)
+        return NULL;
+    size_t n = (size_t)(dot - m);
+    char *s = scratch(C, n + 1);
+    memcpy(s, m, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* The name a declaration of the module being compiled is known by. */
+static const char *qualify(Compiler *C, const char *name) { return join(C, C->mod_path, name); }
+
+/* Does `full` spell the parts (NULLs skipped) joined with dots? */
+static bool is_path(const char *full, const char *const *parts, int n)
+{
+    bool first = true;
+    for (int i = 0; i < n; i++) {
+        if (!parts[i])
+            continue;
+        if (!first) {
+            if (*full != '.')
+                return false;
+            full++;
+        }
+        size_t k = strlen(parts[i]);
+        if (strncmp(full, parts[i], k) != 0)
+            return false;
+        full += k;
+        first = false;
+    }
+    return *full == '\0';
+}
+
+/* The full path of the module a (possibly partial) path names from here,
+ * or NULL. */
+static const char *find_module(Compiler *C, const char *name)
+{
+    for (const char *m = C->mod_path;; m = parent_module(C, m)) {
+        const char *full = join(C, m, name);
+        for (uint32_t i = 0; i < C->nmodules; i++)
+            if (strcmp(C->modules[i], full) == 0)
+                return C->modules[i];
+        if (!m)
+            break;
+    }
+    for (uint32_t o = C->nopens; o-- > 0;) {
+        const char *full = join(C, C->opens[o].path, name);
+        for (uint32_t i = 0; i < C->nmodules; i++)
+            if (strcmp(C->modules[i], full) == 0)
+                return C->modules[i];
+    }
+    return NULL;
+}
+
+/* The latest union case `full` names exactly: "Case", "Type.Case",
+ * "M.Case" or "M.Type.Case" for a case declared in module M.  Its index in
+ * types.cases, or -1. */
+static int64_t find_case(Compiler *C, const char *full)
+{
+    for (uint32_t i = C->types.ncases; i-- > 0;) {
+        const Shape *s = C->types.cases[i];
+        const char *m = i < C->ncase_mods ? C->case_mods[i] : NULL;
+        const char *short_form[] = {m, s->name};
+        const char *long_form[] = {m, s->type_name, s->name};
+        if (is_path(full, short_form, 2) || is_path(full, long_form, 3))
+            return i;
+    }
+    return -1;
+}
+
+/*
+ * Names are visible in the order F# makes them visible: a declaration
+ * shadows what was declared or opened before it, an `open` what was
+ * declared or opened before it.  Ranks order the two kinds: declaration
+ * number i has rank 2i+1, an `open` made when n declarations existed has
+ * rank 2n, between declaration n-1 and declaration n.
+ */
+
+/* The union case a name stands for from here: declared in the module being
+ * compiled or a module around it, or in an opened module, whichever came
+ * last; the built-in option and Result cases when none has it. */
+static const Shape *lookup_case(Compiler *C, const char *name)
+{
+    int64_t best = -1;
+    uint64_t best_rank = 0;
+    for (const char *m = C->mod_path;; m = parent_module(C, m)) {
+        int64_t i = find_case(C, join(C, m, name));
+        if (i >= 0 && (best < 0 || 2 * (uint64_t)i + 1 > best_rank)) {
+            best = i;
+            best_rank = 2 * (uint64_t)i + 1;
+        }
+        if (!m)
+            break;
+    }
+    for (uint32_t o = 0; o < C->nopens; o++) {
+        int64_t i = find_case(C, join(C, C->opens[o].path, name));
+        if (i >= 0 && (best < 0 || 2 * (uint64_t)C->opens[o].cases_at >= best_rank)) {
+            best = i;
+            best_rank = 2 * (uint64_t)C->opens[o].cases_at;
+        }
+    }
+    if (best >= 0)
+        return C->types.cases[best];
+    return strchr(name, '.') ? NULL : builtin_case(name);
+}
+
+static bool find_global(Compiler *C, const char *name, Ref *out);
+
+/* A global from here: declared in the module being compiled or a module
+ * around it, or in an opened module, whichever came last (see the ranks
+ * above). */
 static bool resolve_global(Compiler *C, const char *name, Ref *out)
+{
+    bool found = false;
+    uint64_t best_rank = 0;
+    Ref r;
+    for (const char *m = C->mod_path;; m = parent_module(C, m)) {
+        if (find_global(C, join(C, m, name), &r) &&
+            (!found || 2 * (uint64_t)r.index + 1 > best_rank)) {
+            found = true;
+            best_rank = 2 * (uint64_t)r.index + 1;
+            *out = r;
+        }
+        if (!m)
+            break;
+    }
+    for (uint32_t o = 0; o < C->nopens; o++)
+        if (find_global(C, join(C, C->opens[o].path, name), &r) &&
+            (!found || 2 * (uint64_t)C->opens[o].globals_at >= best_rank)) {
+            found = true;
+            best_rank = 2 * (uint64_t)C->opens[o].globals_at;
+            *out = r;
+        }
+    return found;
+}
+
+static bool find_global(Compiler *C, const char *name, Ref *out)
 {
     for (uint32_t i = C->nvisible; i-- > 0;)
         if (C->globals[i] && strcmp(C->globals[i], name) == 0) {
@@ -558,7 +734,7 @@ static void resolve_pat(Compiler *C, Pat *p)
 {
     switch (p->kind) {
     case P_VAR:
-        p->shape = types_case(&C->types, p->name);
+        p->shape = lookup_case(C, p->name);
         if (!p->shape) {
             if (strchr(p->name, '.'))
                 cerror(C, p->line, p->col, "The pattern discriminator '%s' is not defined.",
@@ -570,7 +746,7 @@ static void resolve_pat(Compiler *C, Pat *p)
         /* fall through */
     case P_CASE: {
         if (!p->shape)
-            p->shape = types_case(&C->types, p->name);
+            p->shape = lookup_case(C, p->name);
         if (!p->shape)
             cerror(C, p->line, p->col, "The pattern discriminator '%s' is not defined.", p->name);
         uint32_t n = p->shape->nfields;
@@ -605,6 +781,7 @@ static void resolve_pat(Compiler *C, Pat *p)
         return;
     case P_TUPLE:
     case P_LIST:
+    case P_ARRAY:
     case P_CONS:
     case P_OR:
         for (int i = 0; i < p->nitems; i++)
@@ -638,6 +815,7 @@ static void collect_vars(Compiler *C, Pat *p, PatVars *pv)
         break;
     case P_TUPLE:
     case P_LIST:
+    case P_ARRAY:
     case P_CONS:
     case P_RECORD:
     case P_CASE:
@@ -686,6 +864,37 @@ static int var_index(PatVars *pv, const char *name)
 static bool pat_is_trivial(const Pat *p) { return p->kind == P_WILD || p->kind == P_UNIT; }
 
 static void compile_pat(Fn *f, Pat *p, PatVars *pv, Jumps *fails);
+
+/* Push the library function `name` (lib_array.c and friends). */
+static void emit_builtin(Fn *f, const char *name)
+{
+    int b = builtin_lookup(name);
+    if (b < 0)
+        cerror(f->C, f->C->line, f->C->col, "internal: no builtin '%s'", name);
+    emit(f, OP_BUILTIN, b);
+}
+
+/* The value on top (slot depth-1) is matched against [| items |]: fail
+ * unless it is an array of that length, then match each element. */
+static void compile_array_pat(Fn *f, Pat *p, PatVars *pv, Jumps *fails)
+{
+    int slot = f->depth - 1;
+    emit_builtin(f, "$array_len_is");
+    emit(f, OP_LOCAL, slot);
+    emit_int(f, p->nitems);
+    emit(f, OP_CALL, 2);
+    jumps_add(f, fails, emit_jump(f, OP_JUMP_IF_FALSE));
+    for (int i = 0; i < p->nitems; i++) {
+        if (pat_is_trivial(p->items[i]))
+            continue;
+        emit_builtin(f, "$index");
+        emit(f, OP_LOCAL, slot);
+        emit_int(f, i);
+        emit(f, OP_CALL, 2);
+        compile_pat(f, p->items[i], pv, fails);
+    }
+    emit(f, OP_POP, 0);
+}
 
 /* The value on top is a tuple or union value: match field i (read with
  * `op`) against items[i], skipping wildcards, then pop it. */
@@ -761,6 +970,9 @@ static void compile_pat(Fn *f, Pat *p, PatVars *pv, Jumps *fails)
         for (int i = 0; i < p->nitems; i++)
             compile_cons_head(f, p->items[i], pv, fails);
         jumps_add(f, fails, emit_jump(f, OP_TEST_NIL));
+        break;
+    case P_ARRAY:
+        compile_array_pat(f, p, pv, fails);
         break;
     case P_AS:
         emit(f, OP_DUP, 0);
@@ -1074,7 +1286,7 @@ static const Shape *case_named(Fn *f, const char *name)
     Ref r;
     if (resolve_local(f, name, &r))
         return NULL;
-    return types_case(&f->C->types, name);
+    return lookup_case(f->C, name);
 }
 
 /* Case args...: the first argument is the case's field, or the tuple of
@@ -1239,7 +1451,7 @@ static void compile_var(Fn *f, Expr *e)
         emit_ref(f, r);
         return;
     }
-    const Shape *cs = types_case(&C->types, e->str);
+    const Shape *cs = lookup_case(C, e->str);
     if (cs) {
         compile_case_value(f, cs, e);
         return;
@@ -1254,6 +1466,25 @@ static void compile_var(Fn *f, Expr *e)
         strcmp(e->str, "sprintf") == 0 || strcmp(e->str, "failwithf") == 0 ||
         strcmp(e->str, "eprintfn") == 0 || strcmp(e->str, "eprintf") == 0)
         cerror(C, e->line, e->col, "'%s' needs a literal format string", e->str);
+    /* M.x where M is a module: x is what is missing */
+    for (const char *dot = strrchr(e->str, '.'); dot;) {
+        size_t n = (size_t)(dot - e->str);
+        char *prefix = scratch(C, n + 1);
+        memcpy(prefix, e->str, n);
+        prefix[n] = '\0';
+        if (find_module(C, prefix) || builtin_module(prefix)) {
+            const char *end = strchr(dot + 1, '.');
+            cerror(C, e->line, e->col,
+                   "The value, constructor, namespace or type '%.*s' is not defined.",
+                   (int)(end ? end - dot - 1 : (ptrdiff_t)strlen(dot + 1)), dot + 1);
+        }
+        dot = NULL;
+        while (n-- > 0)
+            if (e->str[n] == '.') {
+                dot = e->str + n;
+                break;
+            }
+    }
     const char *dot = strchr(e->str, '.');
     if (dot)
         cerror(C, e->line, e->col, "The value or constructor '%.*s' is not defined.",
@@ -1559,7 +1790,7 @@ static void compile_store(Fn *f, Expr *e)
     Ref r;
     C->line = e->line;
     if (!resolve_local(f, e->str, &r) && !resolve_global(C, e->str, &r) &&
-        !resolve(f, e->str, &r) && !types_case(&C->types, e->str))
+        !resolve(f, e->str, &r) && !lookup_case(C, e->str))
         cerror(C, e->line, e->col, "The value or constructor '%s' is not defined.", e->str);
     if (!r.is_mutable || (r.kind != R_LOCAL && r.kind != R_GLOBAL))
         cerror(C, e->line, e->col,
@@ -1632,11 +1863,106 @@ static void compile_for_count(Fn *f, Expr *e, const char *name, Expr *from, Expr
     emit(f, OP_SLIDE, 2);
 }
 
+/* The item of a for-in loop is on top, in slot `slot`: bind the loop's
+ * pattern to it (a failed pattern is a runtime error). */
+static void bind_for_item(Fn *f, Expr *e, int slot)
+{
+    Compiler *C = f->C;
+    Pat *pat = e->params[0];
+    resolve_pat(C, pat);
+    if (pat->kind == P_VAR) {
+        declare(f, pat->name, slot);
+        return;
+    }
+    declare(f, NULL, slot);
+    if (pat_is_trivial(pat))
+        return;
+    PatVars pv = {0};
+    reserve_vars(f, pat, &pv);
+    emit(f, OP_LOCAL, slot);
+    Jumps fails = {0};
+    compile_pat(f, pat, &pv, &fails);
+    if (fails.n) {
+        uint32_t ok = emit_jump(f, OP_JUMP);
+        jumps_patch(f, &fails);
+        C->line = e->line;
+        emit(f, OP_MATCH_FAIL, 0);
+        patch_jump(f, ok);
+    }
+}
+
+/*
+ * for pat in c do body, where c is not a list literal: c may be a list, an
+ * array or a string, which only the running code knows.  Three hidden
+ * slots: the collection (a string becomes the list of its chars), the
+ * array's length or -1 for a list, and the index.  A list is walked with
+ * FOR_LIST; an array by index, reading each element when its turn comes,
+ * as F# does (so the body sees elements it has written ahead of itself).
+ *
+ *   top:  LOCAL_LTI_JUMP n 0 -> arr      n < 0: a list
+ *         FOR_LIST c -> exit; JUMP body
+ *   arr:  k < n or -> exit; push c.[k]; k += 1
+ *   body: bind pat; body; SETTOP; LOOP top
+ */
+static void compile_for_seq(Fn *f, Expr *e, Expr *coll)
+{
+    Compiler *C = f->C;
+    int d = f->depth, nv = f->nvars;
+    emit_builtin(f, "$seq");
+    compile_expr(f, coll);
+    C->line = e->line;
+    emit(f, OP_CALL, 1);
+    emit_builtin(f, "$seq_length");
+    emit(f, OP_LOCAL, d);
+    emit(f, OP_CALL, 1);
+    emit(f, OP_INT, 0);
+    declare(f, NULL, d);
+    declare(f, NULL, d + 1);
+    declare(f, NULL, d + 2);
+    uint32_t top = loop_label(f);
+    C->line = e->line;
+    emit(f, OP_LOCAL_LTI_JUMP, 0);
+    emit_word(f, (uint32_t)(d + 1) << 16);
+    uint32_t to_array = f->ncode - 2;
+    emit(f, OP_FOR_LIST, 0);
+    emit_word(f, (uint32_t)d);
+    uint32_t list_done = f->ncode - 2;
+    uint32_t to_body = emit_jump(f, OP_JUMP);
+    patch_jump(f, to_array);
+    f->depth = d + 3;
+    emit(f, OP_LOCAL, d + 2);
+    emit(f, OP_LOCAL, d + 1);
+    uint32_t array_done = emit_jump(f, OP_LT_JUMP);
+    emit_builtin(f, "$index");
+    emit(f, OP_LOCAL, d);
+    emit(f, OP_LOCAL, d + 2);
+    emit(f, OP_CALL, 2);
+    emit(f, OP_LOCAL, d + 2);
+    emit(f, OP_ADDI, 1);
+    emit(f, OP_SETLOCAL, d + 2);
+    patch_jump(f, to_body);
+    bind_for_item(f, e, d + 3);
+    compile_effect(f, e->d);
+    C->line = e->line;
+    emit(f, OP_SETTOP, d + 3);
+    emit_loop(f, OP_LOOP, top, false, 0);
+    patch_jump(f, list_done);
+    patch_jump(f, array_done);
+    f->depth = d + 3;
+    f->nvars = nv;
+    emit(f, OP_UNIT, 0);
+    emit(f, OP_SLIDE, 3);
+}
+
 /* for pat in list do body: the rest of the list is a hidden slot; each
  * FOR_LIST pushes the next item, which the pattern takes apart. */
 static void compile_for_list(Fn *f, Expr *e, Expr *list)
 {
     Compiler *C = f->C;
+    if (list->kind != E_LIST && list->kind != E_RANGE) {
+        compile_for_seq(f, e, list);
+        return;
+    }
     int d = f->depth, nv = f->nvars;
     compile_expr(f, list);
     declare(f, NULL, d);
@@ -1859,6 +2185,38 @@ static void compile_expr_inner(Fn *f, Expr *e, bool tail)
     case E_FOR_IN:
         compile_for_in(f, e);
         break;
+    case E_ARRAY:
+        /* made from the tuple of its items, the list of its range, or ()
+         * when empty */
+        emit_builtin(f, "$array");
+        if (e->a) {
+            compile_expr(f, e->a);
+        } else if (e->nitems == 0) {
+            emit(f, OP_UNIT, 0);
+        } else {
+            for (int i = 0; i < e->nitems; i++)
+                compile_expr(f, e->items[i]);
+            C->line = e->line;
+            emit(f, OP_TUPLE, e->nitems);
+        }
+        C->line = e->line;
+        emit(f, OP_CALL, 1);
+        break;
+    case E_INDEX:
+        emit_builtin(f, "$index");
+        compile_expr(f, e->a);
+        compile_expr(f, e->b);
+        C->line = e->line;
+        emit(f, OP_CALL, 2);
+        break;
+    case E_SETINDEX:
+        emit_builtin(f, "$setindex");
+        compile_expr(f, e->a);
+        compile_expr(f, e->b);
+        compile_expr(f, e->c);
+        C->line = e->line;
+        emit(f, OP_CALL, 3);
+        break;
     default:
         cerror(C, e->line, e->col, "unsupported expression");
     }
@@ -1969,13 +2327,19 @@ static uint32_t compile_function(Fn *parent, Expr *lam, const char *self_name)
 static void compile_toplevel_let(Fn *f, Expr *e)
 {
     Compiler *C = f->C;
+    /* functions of a module are named by their path in stack traces */
+    for (int i = 0; C->mod_path && i < e->nbinds; i++) {
+        Binding *b = &e->binds[i];
+        if (b->pat->kind == P_VAR && b->value->kind == E_LAMBDA)
+            b->value->fn_name = qualify(C, b->pat->name);
+    }
     if (e->is_rec) {
         uint32_t first = C->nglobals;
         for (int i = 0; i < e->nbinds; i++) {
             if (e->binds[i].pat->kind != P_VAR)
                 cerror(C, e->binds[i].line, e->binds[i].col,
                        "'let rec' binds names only, not patterns");
-            new_global(C, e->binds[i].pat->name);
+            new_global(C, qualify(C, e->binds[i].pat->name));
         }
         C->nvisible = C->nglobals;
         for (int i = 0; i < e->nbinds; i++) {
@@ -1995,7 +2359,7 @@ static void compile_toplevel_let(Fn *f, Expr *e)
         resolve_pat(C, b->pat);
         if (b->pat->kind == P_VAR) {
             compile_expr(f, b->value);
-            uint32_t g = new_global(C, b->pat->name);
+            uint32_t g = new_global(C, qualify(C, b->pat->name));
             C->global_mutable[g] = b->is_mutable;
             emit(f, OP_SETGLOBAL, (int32_t)g);
         } else {
@@ -2004,7 +2368,7 @@ static void compile_toplevel_let(Fn *f, Expr *e)
             pv.global = true;
             collect_vars(C, b->pat, &pv);
             for (int j = 0; j < pv.n; j++)
-                pv.index[j] = (int)new_global(C, pv.names[j]);
+                pv.index[j] = (int)new_global(C, qualify(C, pv.names[j]));
             Jumps fails = {0};
             int d = f->depth;
             compile_pat(f, b->pat, &pv, &fails);
@@ -2019,6 +2383,91 @@ static void compile_toplevel_let(Fn *f, Expr *e)
         }
     }
     C->nvisible = C->nglobals;
+}
+
+/* .NET namespaces that F# scripts open for names Mini-F# has built in. */
+static bool is_dotnet_namespace(const char *name)
+{
+    return strcmp(name, "System") == 0 || strncmp(name, "System.", 7) == 0 ||
+           strcmp(name, "Microsoft.FSharp") == 0 || strncmp(name, "Microsoft.FSharp.", 17) == 0 ||
+           strcmp(name, "FSharp.Core") == 0;
+}
+
+static void compile_decl(Fn *top, Expr *e);
+
+/* module M = decls: its bindings are the globals "Path.M.x"; the opens
+ * inside it end with it. */
+static void compile_module(Fn *top, Expr *e)
+{
+    Compiler *C = top->C;
+    const char *path = qualify(C, e->str);
+    for (uint32_t i = 0; i < C->nmodules; i++)
+        if (strcmp(C->modules[i], path) == 0)
+            cerror(C, e->line, e->col, "Duplicate definition of module '%s'", e->str);
+    C->modules = grow(C, C->modules, C->nmodules, &C->capmodules, sizeof(char *));
+    C->modules[C->nmodules++] = path;
+    const char *saved_path = C->mod_path;
+    uint32_t saved_opens = C->nopens;
+    C->mod_path = path;
+    for (int i = 0; i < e->nitems; i++)
+        compile_decl(top, e->items[i]);
+    C->mod_path = saved_path;
+    C->nopens = saved_opens;
+}
+
+/* open M: M's names become visible unqualified, to the end of the module
+ * (or file) that opens it. */
+static void compile_open(Compiler *C, Expr *e)
+{
+    const char *m = find_module(C, e->str);
+    if (!m) {
+        if (is_dotnet_namespace(e->str))
+            return;
+        cerror(C, e->line, e->col, "The namespace or module '%s' is not defined.", e->str);
+    }
+    C->opens = grow(C, C->opens, C->nopens, &C->capopens, sizeof(Open));
+    C->opens[C->nopens].path = m;
+    C->opens[C->nopens].globals_at = C->nglobals;
+    C->opens[C->nopens].cases_at = C->types.ncases;
+    C->nopens++;
+}
+
+/* A declaration of the program or of a module. */
+static void compile_decl(Fn *top, Expr *e)
+{
+    Compiler *C = top->C;
+    C->line = e->line;
+    if (e->kind == E_LET && !e->a) {
+        compile_toplevel_let(top, e);
+    } else if (e->kind == E_TYPE) {
+        TypeError terr;
+        uint32_t before = C->types.ncases;
+        int rc = types_declare(&C->types, e->types, e->ntypes, &terr);
+        if (rc == -2) {
+            C->nomem = 1;
+            longjmp(C->fail, 1);
+        }
+        if (rc)
+            cerror(C, terr.line, terr.col, "%s", terr.msg);
+        /* remember the module of each new case (types.c knows none) */
+        while (C->ncase_mods < before) {
+            C->case_mods = grow(C, C->case_mods, C->ncase_mods, &C->capcase_mods,
+                                sizeof(char *));
+            C->case_mods[C->ncase_mods++] = NULL;
+        }
+        for (uint32_t i = before; i < C->types.ncases; i++) {
+            C->case_mods = grow(C, C->case_mods, C->ncase_mods, &C->capcase_mods,
+                                sizeof(char *));
+            C->case_mods[C->ncase_mods++] = C->mod_path;
+        }
+    } else if (e->kind == E_MODULE) {
+        compile_module(top, e);
+    } else if (e->kind == E_OPEN) {
+        compile_open(C, e);
+    } else {
+        compile_expr(top, e);
+        emit(top, OP_POP, 0);
+    }
 }
 
 int compile_program(const fsrs_compile_options *opts, Arena *scr, const Program *prog,
@@ -2052,25 +2501,8 @@ int compile_program(const fsrs_compile_options *opts, Arena *scr, const Program 
 
     Fn top = {0};
     top.C = &C;
-    for (int i = 0; i < prog->nitems; i++) {
-        Expr *e = prog->items[i];
-        C.line = e->line;
-        if (e->kind == E_LET && !e->a) {
-            compile_toplevel_let(&top, e);
-        } else if (e->kind == E_TYPE) {
-            TypeError terr;
-            int rc = types_declare(&C.types, e->types, e->ntypes, &terr);
-            if (rc == -2) {
-                C.nomem = 1;
-                longjmp(C.fail, 1);
-            }
-            if (rc)
-                cerror(&C, terr.line, terr.col, "%s", terr.msg);
-        } else {
-            compile_expr(&top, e);
-            emit(&top, OP_POP, 0);
-        }
-    }
+    for (int i = 0; i < prog->nitems; i++)
+        compile_decl(&top, prog->items[i]);
     C.line = prog->nitems ? prog->items[prog->nitems - 1]->line : 1;
     emit(&top, OP_UNIT, 0);
     emit(&top, OP_RETURN, 0);

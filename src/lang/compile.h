@@ -24,6 +24,8 @@ int compile_program(const fsrs_compile_options *opts, Arena *scratch, const Prog
 
 /* builtins.c: index of a builtin function by name, or -1. */
 int builtin_lookup(const char *name);
+/* builtins.c: is there a builtin "name.x" (name is a library module)? */
+bool builtin_module(const char *name);
 /* builtins.c: a case of the built-in unions option and Result, or NULL. */
 const Shape *builtin_case(const char *name);
 

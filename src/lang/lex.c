@@ -631,7 +631,12 @@ int lex_source(Arena *arena, const char *src, size_t len, LexResult *r)
         else if (c == ',') { t->kind = TK_COMMA; L.p++; }
         else if (c == ';') { t->kind = TK_SEMI; L.p++; }
         else if (c == '#') { t->kind = TK_HASH; L.p++; }
-        else if (is_op_char(c)) {
+        else if (c == '|' && L.p + 1 < L.end && L.p[1] == ']') {
+            /* ']' is no operator character, so the operator table below
+             * never sees "|]" */
+            t->kind = TK_RARRAY;
+            L.p += 2;
+        } else if (is_op_char(c)) {
             const char *e = L.p;
             while (e < L.end && is_op_char(*e))
                 e++;

@@ -21,8 +21,8 @@
  *              | record ('.' field)* | if | match | fun | function | let
  *              | while | for
  *
- * A program is a run of top-level items: `let` bindings, expressions and
- * `type` declarations (records and unions).
+ * A program is a run of top-level items: `let` bindings, expressions,
+ * `type` declarations (records and unions), modules and `open`s.
  *
  * A block (a let body, a match arm, a branch) is a run of items lined up in
  * one column; an item that is a `let` without `in` scopes over the items
@@ -240,6 +240,7 @@ static bool starts_pat_atom(Parser *p)
     switch (lay_peek(p)) {
     case TK_IDENT: case TK_UNDERSCORE: case TK_LPAREN: case TK_LBRACK: case TK_INT:
     case TK_FLOAT: case TK_STRING: case TK_CHAR: case TK_TRUE: case TK_FALSE: case TK_LBRACE:
+    case TK_LARRAY:
         return true;
     default:
         return false;
@@ -311,7 +312,8 @@ static Pat *parse_pat_record(Parser *p, Token *open)
 }
 
 /* pat_atom := '_' | name | literal | '-' number | '(' ')' | '(' pattern [':' type] ')'
- *           | '[' ']' | '[' pattern (';' pattern)* ']' | pat_record */
+ *           | '[' ']' | '[' pattern (';' pattern)* ']' | pat_record
+ *           | '[|' '|]' | '[|' pattern (';' pattern)* '|]' */
 static Pat *parse_pat_atom(Parser *p)
 {
     Token *t = lay_raw(p);
@@ -409,6 +411,28 @@ static Pat *parse_pat_atom(Parser *p)
         lay_pop(p, s);
         expect_closer(p, TK_RBRACK, t);
         Pat *q = new_pat(p, P_LIST, t);
+        q->items = (Pat **)items.v;
+        q->nitems = items.n;
+        return q;
+    }
+    case TK_LARRAY: {
+        lay_next(p);
+        Pat *q = new_pat(p, P_ARRAY, t);
+        if (lay_raw(p)->kind == TK_RARRAY) {
+            lay_next(p);
+            return q;
+        }
+        PtrVec items = {0};
+        LayoutSave s = lay_push(p, lay_raw(p)->col);
+        for (;;) {
+            vec_push(p, &items, parse_pattern(p));
+            if (!accept(p, TK_SEMI))
+                break;
+            if (lay_raw(p)->kind == TK_RARRAY)
+                break;
+        }
+        lay_pop(p, s);
+        expect_closer(p, TK_RARRAY, t);
         q->items = (Pat **)items.v;
         q->nitems = items.n;
         return q;
@@ -724,13 +748,23 @@ static Expr *parse_tuple(Parser *p)
 }
 
 /* stmt := tuple ['<-' stmt]
- * Assignment binds looser than a tuple, as in F#: x <- 1, 2 stores a pair. */
+ * Assignment binds looser than a tuple, as in F#: x <- 1, 2 stores a pair.
+ * The target is a `let mutable` name or an element a.[i] of an array. */
 static Expr *parse_stmt(Parser *p)
 {
     Expr *a = parse_tuple(p);
     if (lay_peek(p) != TK_LARROW)
         return a;
     Token *t = lay_next(p);
+    if (a->kind == E_INDEX) {
+        Expr *e = new_expr(p, E_SETINDEX, t);
+        e->line = a->line;
+        e->col = a->col;
+        e->a = a->a;
+        e->b = a->b;
+        e->c = parse_stmt(p);
+        return e;
+    }
     if (a->kind != E_VAR || strchr(a->str, '.'))
         parse_error_at(p, t->line, t->col,
                        "only a name bound by 'let mutable' can be assigned with '<-'");
@@ -1163,9 +1197,39 @@ static Expr *parse_list(Parser *p, Token *open)
     return e;
 }
 
-/* Field access after a closing bracket: (f x).Name.Other */
+/* index := '.[' expr ']' | '[' expr ']'   (the second with no space before
+ * the '[': "f [1]" applies f to a list, "a[1]" indexes a, as in F# 6) */
+static Expr *parse_index(Parser *p, Expr *e)
+{
+    Token *open = lay_raw(p);
+    if (open->kind == TK_DOT)
+        lay_next(p);
+    open = lay_next(p);
+    Expr *x = new_expr(p, E_INDEX, open);
+    x->line = e->line;
+    x->col = e->col;
+    x->a = e;
+    LayoutSave s = lay_push(p, lay_raw(p)->col);
+    x->b = parse_expr(p);
+    lay_pop(p, s);
+    expect_closer(p, TK_RBRACK, open);
+    return x;
+}
+
+static bool at_index(Parser *p)
+{
+    Token *t = lay_raw(p);
+    if (t->kind == TK_DOT && !t->space_before && t[1].kind == TK_LBRACK)
+        return true;
+    return t->kind == TK_LBRACK && !t->space_before && !t->bol;
+}
+
+/* Field access and indexing after a closing bracket or a name:
+ * (f x).Name.Other, a.[i], a[i].Name */
 static Expr *parse_postfix(Parser *p, Expr *e)
 {
+    while (at_index(p))
+        e = parse_index(p, e);
     while (lay_raw(p)->kind == TK_DOT && !lay_raw(p)->space_before &&
            lay_raw(p)[1].kind == TK_IDENT) {
         Token *dot = lay_next(p);
@@ -1174,7 +1238,59 @@ static Expr *parse_postfix(Parser *p, Expr *e)
         f->a = e;
         f->str = n->text;
         e = f;
+        while (at_index(p))
+            e = parse_index(p, e);
     }
+    return e;
+}
+
+/* array := '[|' '|]' | '[|' stmt ((';' | NEWLINE) stmt)* [';'] '|]'
+ *        | '[|' stmt '..' [stmt '..'] stmt '|]' */
+static Expr *parse_array(Parser *p, Token *open)
+{
+    Expr *e = new_expr(p, E_ARRAY, open);
+    if (lay_raw(p)->kind == TK_RARRAY) {
+        lay_next(p);
+        return e;
+    }
+    int col = lay_raw(p)->col;
+    LayoutSave s = lay_push(p, col);
+    PtrVec items = {0};
+    Expr *first = parse_stmt(p);
+    if (lay_peek(p) == TK_DOTDOT) {
+        lay_next(p);
+        Expr *r = new_expr(p, E_RANGE, open);
+        r->a = first;
+        Expr *second = parse_stmt(p);
+        if (accept(p, TK_DOTDOT)) {
+            r->b = second;
+            r->c = parse_stmt(p);
+        } else {
+            r->c = second;
+        }
+        lay_pop(p, s);
+        expect_closer(p, TK_RARRAY, open);
+        e->a = r;
+        return e;
+    }
+    vec_push(p, &items, first);
+    for (;;) {
+        if (accept(p, TK_SEMI)) {
+            if (lay_raw(p)->kind == TK_RARRAY)
+                break;
+            if (lay_raw(p)->bol)
+                lay_item_start(p);
+        } else if (block_continues(p, col)) {
+            lay_item_start(p);
+        } else {
+            break;
+        }
+        vec_push(p, &items, parse_stmt(p));
+    }
+    lay_pop(p, s);
+    expect_closer(p, TK_RARRAY, open);
+    e->items = (Expr **)items.v;
+    e->nitems = items.n;
     return e;
 }
 
@@ -1262,7 +1378,7 @@ static Expr *parse_atom(Parser *p)
         Expr *e = new_expr(p, E_STRING, t);
         e->str = t->text;
         e->str_len = t->str_len;
-        return e;
+        return parse_postfix(p, e);
     }
     case TK_CHAR: {
         lay_next(p);
@@ -1283,6 +1399,8 @@ static Expr *parse_atom(Parser *p)
         /* qualified name: A.b.c with no spaces around the dots; the
          * compiler splits it into a value and field accesses */
         e->str = parse_dotted_name(p, t);
+        if (at_index(p))
+            return parse_postfix(p, e);
         return e;
     }
     case TK_LBRACE:
@@ -1322,6 +1440,9 @@ static Expr *parse_atom(Parser *p)
     case TK_LBRACK:
         lay_next(p);
         return parse_list(p, t);
+    case TK_LARRAY:
+        lay_next(p);
+        return parse_postfix(p, parse_array(p, t));
     case TK_LET:
         return parse_let(p);
     case TK_FUN:
@@ -1491,8 +1612,114 @@ static Expr *parse_type_decl(Parser *p)
     return e;
 }
 
+/* ------------------------------------------------------------- modules --- */
+
+static Expr *parse_decl(Parser *p);
+
+/* A module path after 'module' or 'open': Name ('.' Name)* */
+static Token *parse_module_path(Parser *p, const char **out)
+{
+    Token *n = lay_raw(p);
+    if (lay_peek(p) != TK_IDENT)
+        unexpected(p, "a module name");
+    lay_next(p);
+    *out = parse_dotted_name(p, n);
+    return n;
+}
+
+/* Declarations lined up at the column of the current token, up to the
+ * first line left of it (or the end of input). */
+static void parse_decls(Parser *p, PtrVec *items)
+{
+    int col = lay_raw(p)->col;
+    while (lay_raw(p)->kind != TK_EOF) {
+        Token *t = lay_raw(p);
+        if (t->bol && t->col < col)
+            break;
+        if (t->col != col)
+            parse_error_at(p, t->line, t->col,
+                           t->col > col ? "unexpected %s: this line is indented more than the "
+                                          "declarations before it"
+                                        : "unexpected %s: offside of the declarations before it",
+                           tok_desc(p, t));
+        LayoutSave s = lay_push(p, col);
+        int saved_block = p->block_col;
+        p->block_col = col;
+        Expr *e = parse_decl(p);
+        p->block_col = saved_block;
+        lay_pop(p, s);
+        Token *after = lay_raw(p);
+        if (after->kind != TK_EOF && !after->bol)
+            parse_error_at(p, after->line, after->col, "unexpected %s after the end of %s",
+                           tok_desc(p, after),
+                           e->kind == E_LET      ? "the 'let'"
+                           : e->kind == E_TYPE   ? "the type declaration"
+                           : e->kind == E_MODULE ? "the module"
+                           : e->kind == E_OPEN   ? "the 'open'"
+                                                 : "the expression");
+        vec_push(p, items, e);
+    }
+}
+
+/* module := 'module' Name '=' NEWLINE decls     (indented right of 'module') */
+static Expr *parse_module(Parser *p)
+{
+    Token *m = lay_next(p);
+    Expr *e = new_expr(p, E_MODULE, m);
+    parse_module_path(p, &e->str);
+    if (strchr(e->str, '.'))
+        parse_error_at(p, m->line, m->col, "a nested module is named by one name, not '%s'",
+                       e->str);
+    expect(p, TK_EQ);
+    Token *first = lay_raw(p);
+    if (first->kind == TK_EOF || !first->bol || first->col <= m->col)
+        parse_error_at(p, first->line, first->col,
+                       "the body of module '%s' must start on the next line, indented more "
+                       "than 'module'",
+                       e->str);
+    PtrVec items = {0};
+    LayoutSave s = lay_push(p, first->col);
+    parse_decls(p, &items);
+    lay_pop(p, s);
+    e->items = (Expr **)items.v;
+    e->nitems = items.n;
+    return e;
+}
+
+/* decl := let | typedecl | module | 'open' path | expr */
+static Expr *parse_decl(Parser *p)
+{
+    Token *t = lay_raw(p);
+    Expr *e;
+    if (t->kind == TK_LET) {
+        e = parse_let(p);
+        if (e->a) {
+            /* verbose "let ... in" at top level is an expression */
+            while (lay_peek(p) == TK_SEMI)
+                lay_next(p);
+        }
+    } else if (t->kind == TK_HASH) {
+        parse_error_at(p, t->line, t->col, "directives ('#...') are not supported");
+    } else if (t->kind == TK_TYPE) {
+        e = parse_type_decl(p);
+    } else if (t->kind == TK_MODULE) {
+        e = parse_module(p);
+    } else if (t->kind == TK_OPEN) {
+        lay_next(p);
+        e = new_expr(p, E_OPEN, t);
+        Token *n = parse_module_path(p, &e->str);
+        e->line = n->line;
+        e->col = n->col;
+    } else {
+        e = parse_expr(p);
+    }
+    return e;
+}
+
 /* ------------------------------------------------------------- program --- */
 
+/* program := ['module' Path NEWLINE] decls
+ * A first line `module Name` without '=' makes the whole file that module. */
 int parse_program(Parser *p, Arena *arena, Token *toks, size_t ntoks, Program *out)
 {
     memset(p, 0, sizeof *p);
@@ -1504,7 +1731,24 @@ int parse_program(Parser *p, Arena *arena, Token *toks, size_t ntoks, Program *o
     if (setjmp(p->fail))
         return p->nomem ? -2 : -1;
     PtrVec items = {0};
+    Expr *file_module = NULL;
     Token *first = lay_raw(p);
+    if (first->kind == TK_MODULE) {
+        size_t after = p->pos + 2;
+        while (after + 1 < p->ntoks && p->toks[after].kind == TK_DOT &&
+               p->toks[after + 1].kind == TK_IDENT)
+            after += 2;
+        if (after < p->ntoks && p->toks[after].kind != TK_EQ) {
+            lay_next(p);
+            file_module = new_expr(p, E_MODULE, first);
+            parse_module_path(p, &file_module->str);
+            Token *next = lay_raw(p);
+            if (next->kind != TK_EOF && !next->bol)
+                parse_error_at(p, next->line, next->col, "unexpected %s after the module name",
+                               tok_desc(p, next));
+            first = lay_raw(p);
+        }
+    }
     int col = first->col;
     p->block_col = col;
     while (lay_raw(p)->kind != TK_EOF) {
@@ -1516,21 +1760,7 @@ int parse_program(Parser *p, Arena *arena, Token *toks, size_t ntoks, Program *o
                                         : "unexpected %s: offside of the top-level items",
                            tok_desc(p, t));
         LayoutSave s = lay_push(p, col);
-        Expr *e;
-        if (t->kind == TK_LET) {
-            e = parse_let(p);
-            if (e->a) {
-                /* verbose "let ... in" at top level is an expression */
-                while (lay_peek(p) == TK_SEMI)
-                    lay_next(p);
-            }
-        } else if (t->kind == TK_HASH) {
-            parse_error_at(p, t->line, t->col, "directives ('#...') are not supported");
-        } else if (t->kind == TK_TYPE) {
-            e = parse_type_decl(p);
-        } else {
-            e = parse_expr(p);
-        }
+        Expr *e = parse_decl(p);
         lay_pop(p, s);
         Token *after = lay_raw(p);
         if (after->kind != TK_EOF && !after->bol)
@@ -1538,8 +1768,17 @@ int parse_program(Parser *p, Arena *arena, Token *toks, size_t ntoks, Program *o
                            tok_desc(p, after),
                            e->kind == E_LET    ? "the 'let'"
                            : e->kind == E_TYPE ? "the type declaration"
+                           : e->kind == E_MODULE ? "the module"
+                           : e->kind == E_OPEN   ? "the 'open'"
                                                : "the expression");
         vec_push(p, &items, e);
+    }
+    if (file_module) {
+        file_module->items = (Expr **)items.v;
+        file_module->nitems = items.n;
+        items.v = parse_alloc(p, sizeof(void *));
+        items.v[0] = file_module;
+        items.n = 1;
     }
     out->items = (Expr **)items.v;
     out->nitems = items.n;

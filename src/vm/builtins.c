@@ -197,6 +197,27 @@ static int bi_int(ARGS)
     return 0;
 }
 
+/* char 97 = 'a'; char "a" = 'a' (a string of one char, as .NET parses) */
+static int bi_char(ARGS)
+{
+    UNUSED;
+    Value v = a[0];
+    if (IS_CHAR(v)) {
+        *out = v;
+    } else if (IS_INT(v)) {
+        *out = mk_char((uint32_t)(AS_INT(v) & 0xFFFF));
+    } else if (IS_FLOAT(v)) {
+        *out = mk_char((uint32_t)((int64_t)AS_FLOAT(v) & 0xFFFF));
+    } else if (IS_STRING(v) && AS_STRING(v)->len == 1) {
+        *out = mk_char((unsigned char)AS_STRING(v)->chars[0]);
+    } else if (IS_STRING(v)) {
+        vm_throw(vm, FSRS_ERUNTIME, "String must be exactly one character long.");
+    } else {
+        vm_throw(vm, FSRS_ERUNTIME, "'char' cannot convert %s", value_type_name(v));
+    }
+    return 0;
+}
+
 static int bi_float(ARGS)
 {
     UNUSED;
@@ -240,21 +261,72 @@ static const ObjNative builtins[] = {
     BUILTIN("string", 1, bi_string),   BUILTIN("int", 1, bi_int),
     BUILTIN("float", 1, bi_float),     BUILTIN("int64", 1, bi_int),
     BUILTIN("double", 1, bi_float),     BUILTIN("print", 1, bi_print),
+    BUILTIN("char", 1, bi_char),
 };
 
 #define NBUILTINS ((int)(sizeof builtins / sizeof builtins[0]))
+static const int nbuiltins = NBUILTINS;
+
+/* The library files' tables of natives (lib_NAME.c defines
+ * lib_NAME_natives and lib_NAME_count): one line each. */
+#define FSRS_LIBRARIES(X) \
+    X(lib_array)
+
+#define X(lib) extern const ObjNative lib##_natives[]; extern const int lib##_count;
+FSRS_LIBRARIES(X)
+#undef X
+
+/* Searched in order; a builtin's index counts on from the tables before
+ * its own. */
+static const struct {
+    const ObjNative *fns;
+    const int *n;
+} tables[] = {
+    {builtins, &nbuiltins},
+#define X(lib) {lib##_natives, &lib##_count},
+    FSRS_LIBRARIES(X)
+#undef X
+};
+
+#define NTABLES (sizeof tables / sizeof tables[0])
 
 int builtin_lookup(const char *name)
 {
-    for (int i = 0; i < NBUILTINS; i++)
-        if (strcmp(builtins[i].name, name) == 0)
-            return i;
+    int base = 0;
+    for (size_t t = 0; t < NTABLES; t++) {
+        for (int i = 0; i < *tables[t].n; i++)
+            if (strcmp(tables[t].fns[i].name, name) == 0)
+                return base + i;
+        base += *tables[t].n;
+    }
     return -1;
 }
 
-const ObjNative *builtin_get(int index) { return &builtins[index]; }
+const ObjNative *builtin_get(int index)
+{
+    size_t t = 0;
+    while (index >= *tables[t].n)
+        index -= *tables[t++].n;
+    return &tables[t].fns[index];
+}
 
-int builtin_count(void) { return NBUILTINS; }
+bool builtin_module(const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t t = 0; t < NTABLES; t++)
+        for (int i = 0; i < *tables[t].n; i++)
+            if (strncmp(tables[t].fns[i].name, name, n) == 0 && tables[t].fns[i].name[n] == '.')
+                return true;
+    return false;
+}
+
+int builtin_count(void)
+{
+    int n = 0;
+    for (size_t t = 0; t < NTABLES; t++)
+        n += *tables[t].n;
+    return n;
+}
 
 /* ------------------------------------------------- option and Result --- */
 

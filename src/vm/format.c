@@ -307,6 +307,21 @@ static void show(Show *s, Value v, int depth, int prec)
         buf_putc(b, ')');
         return;
     }
+    case O_ARRAY: {
+        ObjArray *a = AS_ARRAY(v);
+        buf_puts(b, "[|");
+        for (uint32_t i = 0; i < a->n; i++) {
+            if (i)
+                buf_puts(b, "; ");
+            if (i == LIST_PRINT_LIMIT) {
+                buf_puts(b, "...");
+                break;
+            }
+            show(s, a->items[i], depth + 1, PREC_ITEM);
+        }
+        buf_puts(b, "|]");
+        return;
+    }
     case O_CONS: {
         buf_putc(b, '[');
         int n = 0;
@@ -370,6 +385,15 @@ void fmt_tostring(Buf *b, Value v)
         else
             fmt_tostring(b, d->items[0]);
         buf_putc(b, ')');
+        return;
+    }
+    if (IS_ARRAY(v)) {
+        /* .NET: the name of the array's type, from its first element */
+        const ObjArray *a = AS_ARRAY(v);
+        Value x = a->n ? a->items[0] : mk_unit();
+        const char *t = IS_INT(x) ? "Int32" : IS_FLOAT(x) ? "Double" : IS_CHAR(x) ? "Char"
+                        : IS_BOOL(x) ? "Boolean" : IS_STRING(x) ? "String" : "Object";
+        buf_printf(b, "System.%s[]", t);
         return;
     }
     fmt_show(b, v);

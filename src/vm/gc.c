@@ -96,6 +96,12 @@ static bool blacken(fsrs_vm *vm, Obj *o)
             ok &= mark_value(vm, t->items[i]);
         break;
     }
+    case O_ARRAY: {
+        ObjArray *a = (ObjArray *)o;
+        for (uint32_t i = 0; i < a->n; i++)
+            ok &= mark_value(vm, a->items[i]);
+        break;
+    }
     case O_CONS: {
         ObjCons *c = (ObjCons *)o;
         ok &= mark_value(vm, c->head);

@@ -48,6 +48,7 @@ typedef enum ObjType {
     O_NATIVE,
     O_DATA,    /* a record or a union case value */
     O_SHAPE,   /* static: the description of a record type or a union case */
+    O_ARRAY,   /* a mutable array of fixed length */
 } ObjType;
 
 typedef struct Obj {
@@ -75,6 +76,13 @@ typedef struct ObjTuple {
     uint32_t n;
     Value items[];
 } ObjTuple;
+
+/* F#'s array: fixed length, elements written in place (a.[i] <- v). */
+typedef struct ObjArray {
+    Obj obj;
+    uint32_t n;
+    Value items[];
+} ObjArray;
 
 typedef struct ObjCons {
     Obj obj;
@@ -176,6 +184,8 @@ typedef struct ObjNative {
 #define IS_CONS(v)      IS_OBJTYPE(v, O_CONS)
 #define IS_CLOSURE(v)   IS_OBJTYPE(v, O_CLOSURE)
 #define IS_DATA(v)      IS_OBJTYPE(v, O_DATA)
+#define IS_ARRAY(v)     IS_OBJTYPE(v, O_ARRAY)
+#define AS_ARRAY(v)     ((ObjArray *)(v).as_.p)
 #define AS_STRING(v)    ((ObjString *)(v).as_.p)
 #define AS_TUPLE(v)     ((ObjTuple *)(v).as_.p)
 #define AS_CONS(v)      ((ObjCons *)(v).as_.p)

@@ -60,6 +60,15 @@ bool value_equal(Value a, Value b)
             b = t->items[t->n - 1];
             continue;
         }
+        case O_ARRAY: {
+            ObjArray *s = (ObjArray *)x, *t = (ObjArray *)y;
+            if (s->n != t->n)
+                return false;
+            for (uint32_t i = 0; i < s->n; i++)
+                if (!value_equal(s->items[i], t->items[i]))
+                    return false;
+            return true;
+        }
         case O_CONS: {
             ObjCons *s = (ObjCons *)x, *t = (ObjCons *)y;
             if (!value_equal(s->head, t->head))
@@ -148,6 +157,18 @@ int value_compare(Value a, Value b, const char **err)
             b = t->items[t->n - 1];
             continue;
         }
+        case O_ARRAY: {
+            /* F#: a shorter array is smaller, then element by element */
+            ObjArray *s = (ObjArray *)x, *t = (ObjArray *)y;
+            if (s->n != t->n)
+                return cmp_int(s->n, t->n);
+            for (uint32_t i = 0; i < s->n; i++) {
+                int c = value_compare(s->items[i], t->items[i], err);
+                if (c || *err)
+                    return c;
+            }
+            return 0;
+        }
         case O_CONS: {
             ObjCons *s = (ObjCons *)x, *t = (ObjCons *)y;
             int c = value_compare(s->head, t->head, err);
@@ -197,6 +218,7 @@ const char *value_type_name(Value v)
     switch (OBJ_TYPE(v)) {
     case O_STRING: return "string";
     case O_TUPLE: return "tuple";
+    case O_ARRAY: return "array";
     case O_CONS: return "list";
     case O_DATA: {
         const Shape *s = AS_DATA(v)->shape;

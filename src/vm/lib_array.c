@@ -1,0 +1,537 @@
+/*
+ * vm/lib_array.c - arrays: the Array functions that take no function
+ * argument (length, create, get, set, copy, sub, append, sort, ...), the
+ * conversions List.ofArray and List.toArray, and the hidden natives the
+ * compiler emits for array syntax: `[| ... |]` ($array), `a.[i]` ($index,
+ * which also reads strings and lists), `a.[i] <- v` ($setindex), array
+ * patterns ($array_len_is) and `for x in a do` ($seq, $seq_length).
+ *
+ * The table at the end is one of the tables builtins.c searches; the
+ * compiler finds these functions by name (builtin_lookup) and the VM by
+ * index (OP_BUILTIN).  Each function runs on the thread of the VM that
+ * calls it and touches only that VM's heap; the table itself is static,
+ * read-only data shared by every thread.
+ */
+#include <string.h>
+
+#include "util/error.h"
+#include "vm/vm.h"
+
+#define ARGS fsrs_vm *vm, const Value *a, int argc, Value *out, void *ud
+#define UNUSED (void)argc, (void)ud
+
+#define OUT_OF_BOUNDS "Index was outside the bounds of the array."
+
+/* ------------------------------------------------------------- helpers --- */
+
+static ObjArray *array_new(fsrs_vm *vm, int64_t n)
+{
+    if (n < 0)
+        vm_throw(vm, FSRS_ERUNTIME, "The input must be non-negative. (Parameter 'count')");
+    if ((uint64_t)n > (UINT32_MAX - sizeof(ObjArray)) / sizeof(Value))
+        vm_throw(vm, FSRS_ELIMIT, "array too large (%lld elements)", (long long)n);
+    ObjArray *arr = gc_alloc_x(vm, sizeof(ObjArray) + (size_t)n * sizeof(Value), O_ARRAY);
+    arr->n = (uint32_t)n;
+    for (int64_t i = 0; i < n; i++)
+        arr->items[i] = mk_unit();
+    return arr;
+}
+
+static ObjArray *want_array(fsrs_vm *vm, Value v, const char *fn)
+{
+    if (!IS_ARRAY(v))
+        vm_throw(vm, FSRS_ERUNTIME, "'%s' expects an array, not %s", fn, value_type_name(v));
+    return AS_ARRAY(v);
+}
+
+static int64_t want_int(fsrs_vm *vm, Value v, const char *what)
+{
+    if (!IS_INT(v))
+        vm_throw(vm, FSRS_ERUNTIME, "%s must be an int, not %s", what, value_type_name(v));
+    return AS_INT(v);
+}
+
+static void want_list(fsrs_vm *vm, Value v, const char *fn)
+{
+    if (!IS_NIL(v) && !IS_CONS(v))
+        vm_throw(vm, FSRS_ERUNTIME, "'%s' expects a list, not %s", fn, value_type_name(v));
+}
+
+/* Keep v alive across allocations until the native returns; returns its
+ * slot in the handle stack (the caller may overwrite it). */
+static size_t root(fsrs_vm *vm, Value v)
+{
+    if (!handle_push(vm, v))
+        vm_throw(vm, FSRS_ENOMEM, "out of memory");
+    return vm->nhandles - 1;
+}
+
+/* The list of n values, built from the last one. */
+static Value list_of(fsrs_vm *vm, const Value *items, uint32_t n)
+{
+    size_t h = root(vm, mk_nil());
+    for (uint32_t i = n; i-- > 0;)
+        vm->handles[h] = cons_x(vm, items[i], vm->handles[h]);
+    return vm->handles[h];
+}
+
+static ObjArray *array_of_list(fsrs_vm *vm, Value list, const char *fn)
+{
+    want_list(vm, list, fn);
+    int64_t n = 0;
+    for (Value x = list; IS_CONS(x); x = AS_CONS(x)->tail)
+        n++;
+    ObjArray *arr = array_new(vm, n);
+    uint32_t i = 0;
+    for (Value x = list; IS_CONS(x); x = AS_CONS(x)->tail)
+        arr->items[i++] = AS_CONS(x)->head;
+    return arr;
+}
+
+/* The char that starts at byte i of a UTF-8 string. */
+static uint32_t char_at(const ObjString *s, uint32_t i, uint32_t *len_out)
+{
+    const unsigned char *p = (const unsigned char *)s->chars + i;
+    uint32_t left = s->len - i, n = p[0] < 0x80 ? 1 : p[0] < 0xE0 ? 2 : p[0] < 0xF0 ? 3 : 4;
+    if (n > left || (p[0] >= 0x80 && p[0] < 0xC0))
+        n = 1;
+    uint32_t cp = p[0];
+    if (n > 1) {
+        cp = p[0] & (0x7Fu >> n);
+        for (uint32_t k = 1; k < n; k++)
+            cp = (cp << 6) | (p[k] & 0x3Fu);
+    }
+    *len_out = n;
+    return cp;
+}
+
+static int compare_or_throw(fsrs_vm *vm, Value x, Value y)
+{
+    const char *err = NULL;
+    int c = value_compare(x, y, &err);
+    if (err)
+        vm_throw(vm, FSRS_ERUNTIME, "%s", err);
+    return c;
+}
+
+/* Heapsort: in place, no memory to give back if a comparison throws. */
+static void sift_down(fsrs_vm *vm, Value *v, uint32_t root_i, uint32_t n)
+{
+    for (;;) {
+        uint32_t child = 2 * root_i + 1;
+        if (child >= n)
+            return;
+        if (child + 1 < n && compare_or_throw(vm, v[child], v[child + 1]) < 0)
+            child++;
+        if (compare_or_throw(vm, v[root_i], v[child]) >= 0)
+            return;
+        Value t = v[root_i];
+        v[root_i] = v[child];
+        v[child] = t;
+        root_i = child;
+    }
+}
+
+static void sort_values(fsrs_vm *vm, Value *v, uint32_t n)
+{
+    if (n < 2)
+        return;
+    for (uint32_t i = n / 2; i-- > 0;)
+        sift_down(vm, v, i, n);
+    for (uint32_t end = n - 1; end > 0; end--) {
+        Value t = v[0];
+        v[0] = v[end];
+        v[end] = t;
+        sift_down(vm, v, 0, end);
+    }
+}
+
+/* ------------------------------------------------- natives for syntax --- */
+
+/* [| a; b |] from the tuple (a, b); [| lo .. hi |] from the list; [||]
+ * from (). */
+static int ar_make(ARGS)
+{
+    UNUSED;
+    Value v = a[0];
+    if (IS_UNIT(v)) {
+        *out = mk_obj(array_new(vm, 0));
+    } else if (IS_TUPLE(v)) {
+        ObjArray *arr = array_new(vm, AS_TUPLE(v)->n);
+        memcpy(arr->items, AS_TUPLE(a[0])->items, arr->n * sizeof(Value));
+        *out = mk_obj(arr);
+    } else {
+        *out = mk_obj(array_of_list(vm, v, "[| .. |]"));
+    }
+    return 0;
+}
+
+/* c.[i] for an array, a string (a char) or a list. */
+static int ar_index(ARGS)
+{
+    UNUSED;
+    Value c = a[0];
+    if (IS_ARRAY(c)) {
+        int64_t i = want_int(vm, a[1], "an array index");
+        if (i < 0 || i >= AS_ARRAY(c)->n)
+            vm_throw(vm, FSRS_ERUNTIME, OUT_OF_BOUNDS);
+        *out = AS_ARRAY(c)->items[i];
+        return 0;
+    }
+    if (IS_STRING(c)) {
+        int64_t i = want_int(vm, a[1], "a string index");
+        if (i < 0 || i >= AS_STRING(c)->len)
+            vm_throw(vm, FSRS_ERUNTIME, OUT_OF_BOUNDS);
+        uint32_t n;
+        *out = mk_char(char_at(AS_STRING(c), (uint32_t)i, &n));
+        return 0;
+    }
+    if (IS_NIL(c) || IS_CONS(c)) {
+        int64_t i = want_int(vm, a[1], "a list index");
+        Value x = c;
+        for (int64_t k = 0; k < i && IS_CONS(x); k++)
+            x = AS_CONS(x)->tail;
+        if (i < 0 || !IS_CONS(x))
+            vm_throw(vm, FSRS_ERUNTIME, "The index was outside the range of elements in the "
+                                        "list. (Parameter 'index')");
+        *out = AS_CONS(x)->head;
+        return 0;
+    }
+    vm_throw(vm, FSRS_ERUNTIME, "a value of type %s cannot be indexed", value_type_name(c));
+}
+
+/* a.[i] <- v */
+static int ar_setindex(ARGS)
+{
+    UNUSED;
+    if (!IS_ARRAY(a[0])) {
+        if (IS_STRING(a[0]))
+            vm_throw(vm, FSRS_ERUNTIME, "strings are immutable: a string element cannot be "
+                                        "assigned");
+        vm_throw(vm, FSRS_ERUNTIME, "a value of type %s cannot be assigned by index",
+                 value_type_name(a[0]));
+    }
+    int64_t i = want_int(vm, a[1], "an array index");
+    ObjArray *arr = AS_ARRAY(a[0]);
+    if (i < 0 || i >= arr->n)
+        vm_throw(vm, FSRS_ERUNTIME, OUT_OF_BOUNDS);
+    arr->items[i] = a[2];
+    *out = mk_unit();
+    return 0;
+}
+
+/* Array pattern test: is a[0] an array of length a[1]? */
+static int ar_len_is(ARGS)
+{
+    UNUSED;
+    (void)vm;
+    *out = mk_bool(IS_ARRAY(a[0]) && (int64_t)AS_ARRAY(a[0])->n == AS_INT(a[1]));
+    return 0;
+}
+
+/* for x in c: a string is walked as the list of its chars; an array (by
+ * index, see $seq_length) or a list as it is; anything else is left to the
+ * loop to reject. */
+static int ar_seq(ARGS)
+{
+    UNUSED;
+    Value c = a[0];
+    if (IS_STRING(c)) {
+        size_t h = root(vm, mk_nil());
+        /* chars from the end: find each char's start going backwards */
+        const ObjString *s = AS_STRING(c);
+        uint32_t i = s->len;
+        while (i > 0) {
+            uint32_t start = i - 1;
+            while (start > 0 && ((unsigned char)s->chars[start] & 0xC0) == 0x80 && i - start < 4)
+                start--;
+            uint32_t n;
+            uint32_t cp = char_at(s, start, &n);
+            if (start + n != i) {
+                /* not a whole sequence: take the last byte alone */
+                start = i - 1;
+                cp = (unsigned char)s->chars[start];
+            }
+            vm->handles[h] = cons_x(vm, mk_char(cp), vm->handles[h]);
+            i = start;
+        }
+        *out = vm->handles[h];
+    } else {
+        *out = c;
+    }
+    return 0;
+}
+
+/* for x in c: the length of an array, walked by index; -1 for anything
+ * else, walked as a list. */
+static int ar_seq_length(ARGS)
+{
+    UNUSED;
+    (void)vm;
+    *out = mk_int(IS_ARRAY(a[0]) ? (int64_t)AS_ARRAY(a[0])->n : -1);
+    return 0;
+}
+
+/* ------------------------------------------------------- Array module --- */
+
+static int ar_length(ARGS)
+{
+    UNUSED;
+    *out = mk_int(want_array(vm, a[0], "Array.length")->n);
+    return 0;
+}
+
+static int ar_is_empty(ARGS)
+{
+    UNUSED;
+    *out = mk_bool(want_array(vm, a[0], "Array.isEmpty")->n == 0);
+    return 0;
+}
+
+static int ar_create(ARGS)
+{
+    UNUSED;
+    ObjArray *arr = array_new(vm, want_int(vm, a[0], "the count of 'Array.create'"));
+    for (uint32_t i = 0; i < arr->n; i++)
+        arr->items[i] = a[1];
+    *out = mk_obj(arr);
+    return 0;
+}
+
+/* Without a type checker the element type is unknown: zeros are ints. */
+static int ar_zero_create(ARGS)
+{
+    UNUSED;
+    ObjArray *arr = array_new(vm, want_int(vm, a[0], "the count of 'Array.zeroCreate'"));
+    for (uint32_t i = 0; i < arr->n; i++)
+        arr->items[i] = mk_int(0);
+    *out = mk_obj(arr);
+    return 0;
+}
+
+static int ar_get(ARGS)
+{
+    UNUSED;
+    ObjArray *arr = want_array(vm, a[0], "Array.get");
+    int64_t i = want_int(vm, a[1], "an array index");
+    if (i < 0 || i >= arr->n)
+        vm_throw(vm, FSRS_ERUNTIME, OUT_OF_BOUNDS);
+    *out = arr->items[i];
+    return 0;
+}
+
+static int ar_set(ARGS)
+{
+    want_array(vm, a[0], "Array.set");
+    return ar_setindex(vm, a, argc, out, ud);
+}
+
+static int ar_copy(ARGS)
+{
+    UNUSED;
+    want_array(vm, a[0], "Array.copy");
+    ObjArray *arr = array_new(vm, AS_ARRAY(a[0])->n);
+    memcpy(arr->items, AS_ARRAY(a[0])->items, arr->n * sizeof(Value));
+    *out = mk_obj(arr);
+    return 0;
+}
+
+static int ar_sub(ARGS)
+{
+    UNUSED;
+    want_array(vm, a[0], "Array.sub");
+    int64_t start = want_int(vm, a[1], "the start index of 'Array.sub'");
+    int64_t count = want_int(vm, a[2], "the count of 'Array.sub'");
+    if (start < 0)
+        vm_throw(vm, FSRS_ERUNTIME, "The input must be non-negative. (Parameter 'startIndex')");
+    if (count < 0)
+        vm_throw(vm, FSRS_ERUNTIME, "The input must be non-negative. (Parameter 'count')");
+    if (start > AS_ARRAY(a[0])->n || count > AS_ARRAY(a[0])->n - start)
+        vm_throw(vm, FSRS_ERUNTIME, "The index is outside the legal range. (Parameter 'count')");
+    ObjArray *arr = array_new(vm, count);
+    memcpy(arr->items, AS_ARRAY(a[0])->items + start, (size_t)count * sizeof(Value));
+    *out = mk_obj(arr);
+    return 0;
+}
+
+static int ar_append(ARGS)
+{
+    UNUSED;
+    uint32_t n1 = want_array(vm, a[0], "Array.append")->n;
+    uint32_t n2 = want_array(vm, a[1], "Array.append")->n;
+    ObjArray *arr = array_new(vm, (int64_t)n1 + n2);
+    memcpy(arr->items, AS_ARRAY(a[0])->items, n1 * sizeof(Value));
+    memcpy(arr->items + n1, AS_ARRAY(a[1])->items, n2 * sizeof(Value));
+    *out = mk_obj(arr);
+    return 0;
+}
+
+static int ar_sum(ARGS)
+{
+    UNUSED;
+    ObjArray *arr = want_array(vm, a[0], "Array.sum");
+    if (arr->n && IS_FLOAT(arr->items[0])) {
+        double s = 0;
+        for (uint32_t i = 0; i < arr->n; i++) {
+            if (!IS_FLOAT(arr->items[i]))
+                vm_throw(vm, FSRS_ERUNTIME, "'Array.sum' expects numbers of one type");
+            s += AS_FLOAT(arr->items[i]);
+        }
+        *out = mk_float(s);
+        return 0;
+    }
+    uint64_t s = 0;
+    for (uint32_t i = 0; i < arr->n; i++) {
+        if (!IS_INT(arr->items[i]))
+            vm_throw(vm, FSRS_ERUNTIME, "'Array.sum' expects numbers, not %s",
+                     value_type_name(arr->items[i]));
+        s += (uint64_t)AS_INT(arr->items[i]);
+    }
+    *out = mk_int((int64_t)s);
+    return 0;
+}
+
+static int ar_sort(ARGS)
+{
+    UNUSED;
+    want_array(vm, a[0], "Array.sort");
+    ObjArray *arr = array_new(vm, AS_ARRAY(a[0])->n);
+    memcpy(arr->items, AS_ARRAY(a[0])->items, arr->n * sizeof(Value));
+    *out = mk_obj(arr);
+    root(vm, *out);
+    sort_values(vm, arr->items, arr->n);
+    return 0;
+}
+
+static int ar_sort_in_place(ARGS)
+{
+    UNUSED;
+    ObjArray *arr = want_array(vm, a[0], "Array.sortInPlace");
+    sort_values(vm, arr->items, arr->n);
+    *out = mk_unit();
+    return 0;
+}
+
+static int ar_contains(ARGS)
+{
+    UNUSED;
+    ObjArray *arr = want_array(vm, a[1], "Array.contains");
+    bool found = false;
+    for (uint32_t i = 0; i < arr->n && !found; i++)
+        found = value_equal(a[0], arr->items[i]);
+    *out = mk_bool(found);
+    return 0;
+}
+
+static int ar_rev(ARGS)
+{
+    UNUSED;
+    uint32_t n = want_array(vm, a[0], "Array.rev")->n;
+    ObjArray *arr = array_new(vm, n);
+    for (uint32_t i = 0; i < n; i++)
+        arr->items[i] = AS_ARRAY(a[0])->items[n - 1 - i];
+    *out = mk_obj(arr);
+    return 0;
+}
+
+static int ar_to_list(ARGS)
+{
+    UNUSED;
+    ObjArray *arr = want_array(vm, a[0], "Array.toList");
+    *out = list_of(vm, arr->items, arr->n);
+    return 0;
+}
+
+static int ar_of_list(ARGS)
+{
+    UNUSED;
+    *out = mk_obj(array_of_list(vm, a[0], "Array.ofList"));
+    return 0;
+}
+
+static int list_to_array(ARGS)
+{
+    UNUSED;
+    *out = mk_obj(array_of_list(vm, a[0], "List.toArray"));
+    return 0;
+}
+
+static int list_of_array(ARGS)
+{
+    UNUSED;
+    ObjArray *arr = want_array(vm, a[0], "List.ofArray");
+    *out = list_of(vm, arr->items, arr->n);
+    return 0;
+}
+
+/* Array.blit source sourceIndex target targetIndex count */
+static int ar_blit(ARGS)
+{
+    UNUSED;
+    ObjArray *src = want_array(vm, a[0], "Array.blit");
+    ObjArray *dst = want_array(vm, a[2], "Array.blit");
+    int64_t si = want_int(vm, a[1], "the source index of 'Array.blit'");
+    int64_t di = want_int(vm, a[3], "the target index of 'Array.blit'");
+    int64_t n = want_int(vm, a[4], "the count of 'Array.blit'");
+    if (si < 0 || di < 0 || n < 0 || si > src->n || n > src->n - si || di > dst->n ||
+        n > dst->n - di)
+        vm_throw(vm, FSRS_ERUNTIME, "The index is outside the legal range.");
+    memmove(dst->items + di, src->items + si, (size_t)n * sizeof(Value));
+    *out = mk_unit();
+    return 0;
+}
+
+/* Array.fill target targetIndex count value */
+static int ar_fill(ARGS)
+{
+    UNUSED;
+    ObjArray *arr = want_array(vm, a[0], "Array.fill");
+    int64_t start = want_int(vm, a[1], "the target index of 'Array.fill'");
+    int64_t n = want_int(vm, a[2], "the count of 'Array.fill'");
+    if (start < 0 || n < 0 || start > arr->n || n > arr->n - start)
+        vm_throw(vm, FSRS_ERUNTIME, "The index is outside the legal range.");
+    for (int64_t i = 0; i < n; i++)
+        arr->items[start + i] = a[3];
+    *out = mk_unit();
+    return 0;
+}
+
+/* --------------------------------------------------------------- table --- */
+
+#define NATIVE(fname, ar, cname)                                                              \
+    {                                                                                        \
+        .obj = {.next = NULL, .type = O_NATIVE, .marked = 0, .is_static = 1, .size = 0},    \
+        .fn = cname, .arity = ar, .aux = 0, .name = fname, .userdata = NULL, .data = NULL,  \
+        .owner = NULL                                                                        \
+    }
+
+const ObjNative lib_array_natives[] = {
+    NATIVE("$array", 1, ar_make),
+    NATIVE("$index", 2, ar_index),
+    NATIVE("$setindex", 3, ar_setindex),
+    NATIVE("$array_len_is", 2, ar_len_is),
+    NATIVE("$seq", 1, ar_seq),
+    NATIVE("$seq_length", 1, ar_seq_length),
+    NATIVE("Array.length", 1, ar_length),
+    NATIVE("Array.isEmpty", 1, ar_is_empty),
+    NATIVE("Array.create", 2, ar_create),
+    NATIVE("Array.zeroCreate", 1, ar_zero_create),
+    NATIVE("Array.get", 2, ar_get),
+    NATIVE("Array.set", 3, ar_set),
+    NATIVE("Array.copy", 1, ar_copy),
+    NATIVE("Array.sub", 3, ar_sub),
+    NATIVE("Array.append", 2, ar_append),
+    NATIVE("Array.sum", 1, ar_sum),
+    NATIVE("Array.sort", 1, ar_sort),
+    NATIVE("Array.sortInPlace", 1, ar_sort_in_place),
+    NATIVE("Array.contains", 2, ar_contains),
+    NATIVE("Array.rev", 1, ar_rev),
+    NATIVE("Array.toList", 1, ar_to_list),
+    NATIVE("Array.ofList", 1, ar_of_list),
+    NATIVE("Array.blit", 5, ar_blit),
+    NATIVE("Array.fill", 4, ar_fill),
+    NATIVE("List.ofArray", 1, list_of_array),
+    NATIVE("List.toArray", 1, list_to_array),
+};
+
+const int lib_array_count = (int)(sizeof lib_array_natives / sizeof lib_array_natives[0]);
