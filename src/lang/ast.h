@@ -83,6 +83,7 @@ typedef enum ExprKind {
     E_FOR,      /* for str = a to/downto c do d (op TK_TO or TK_DOWNTO) */
     E_FOR_IN,   /* for params[0] in a do d; a range a .. [b ..] c when op is
                    TK_DOTDOT */
+    E_TRY,      /* try a with arms, or try a finally b */
 } ExprKind;
 
 /* ------------------------------------------------------------- types --- */
@@ -109,6 +110,7 @@ typedef struct TypeDef {
     int nfields;
     UnionCase *cases;      /* TD_UNION */
     int ncases;
+    bool is_exception;     /* `exception Name [of ...]`: one case of type exn */
 } TypeDef;
 
 typedef struct Binding {

@@ -26,6 +26,9 @@ int compile_program(const fsrs_compile_options *opts, Arena *scratch, const Prog
 int builtin_lookup(const char *name);
 /* builtins.c: a case of the built-in unions option and Result, or NULL. */
 const Shape *builtin_case(const char *name);
+/* builtins.c: the record shape whose one field, Message, compiles
+ * `e.Message` on an exception. */
+const Shape *builtin_exn_record(void);
 
 /* format.c: count the arguments a printf-style format consumes; -1 with
  * *bad_offset set (byte offset in fmt) and msg filled if it is invalid. */
