@@ -1252,6 +1252,11 @@ static void compile_var(Fn *f, Expr *e)
         emit_ref(f, r);
         return;
     }
+    Value k;
+    if (builtin_constant(e->str, &k)) {
+        emit(f, OP_CONST, (int32_t)add_const(f, k));
+        return;
+    }
     if (strchr(e->str, '.') && compile_dotted(f, e))
         return;
     if (strcmp(e->str, "printfn") == 0 || strcmp(e->str, "printf") == 0 ||

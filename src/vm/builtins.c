@@ -309,6 +309,9 @@ static const NativeTable core_table = VM_NATIVE_TABLE(builtins);
  * part of the bytecode (builtin indices), like the tables themselves. */
 static const NativeTable *const tables[] = {
     &core_table,
+    &lib_list_table,
+    &lib_option_table,
+    &lib_math_table,
 };
 
 #define NTABLES ((int)(sizeof tables / sizeof tables[0]))

@@ -243,6 +243,10 @@ typedef struct NativeTable {
     }
 #define VM_NATIVE_TABLE(fns) {fns, (int)(sizeof fns / sizeof fns[0])}
 
+extern const NativeTable lib_list_table;
+extern const NativeTable lib_option_table;
+extern const NativeTable lib_math_table;
+
 /* format.c */
 struct Buf;
 void fmt_apply(fsrs_vm *vm, struct Buf *out, const ObjString *fmt, const Value *args, int nargs);
