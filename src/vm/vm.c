@@ -1398,6 +1398,9 @@ Value vm_apply_x(fsrs_vm *vm, Value f, int argc, const Value *args)
     if (vm->native_depth >= VM_MAX_NATIVE_DEPTH)
         vm_throw(vm, FSRS_ELIMIT, "stack overflow: library functions calling functions nested "
                                   "more than %d deep", VM_MAX_NATIVE_DEPTH);
+    /* a call from a native counts against the budget like any other */
+    if (--vm->ticks <= 0)
+        vm_check_limits(vm);
     Value *top = stack_reserve(vm, vm->sp, (size_t)argc + 1);
     size_t pos = (size_t)(top - vm->stack);
     top[0] = f;

@@ -98,6 +98,22 @@ Test(reentry, budget_is_not_an_exception_scripts_can_catch, .timeout = 10)
     fsrs_vm_free(vm);
 }
 
+Test(reentry, calls_from_natives_count_against_the_budget, .timeout = 10)
+{
+    fsrs_config cfg;
+    fsrs_config_init(&cfg);
+    cfg.instruction_budget = 5000;
+    fsrs_vm *vm = vm_with(&cfg, "let xs = [1 .. 100000]\n"
+                                "let run () = List.iter ignore (List.map (fun x -> x + 1) xs)\n"
+                                "let small () = List.length (List.map (fun x -> x + 1) [1 .. 100])\n");
+    fsrs_value r;
+    int rc = fsrs_vm_call(vm, "run", 1, (fsrs_value[]){fsrs_unit()}, &r);
+    cr_assert_eq(rc, FSRS_ELIMIT, "rc %d: %s", rc, last_message());
+    assert_idle(vm);
+    cr_assert_eq(call_int(vm, "small", 1, (int64_t[]){0}), 100);
+    fsrs_vm_free(vm);
+}
+
 /* ----------------------------------------------------------- interrupt --- */
 
 typedef struct Interrupter {
