@@ -492,8 +492,11 @@ static int l_fold(ARGS)
     need_list(vm, a2, "List.fold");
     Value f = a0;
     size_t acc = vm_push_x(vm, a1);
-    for (Value l = a2; IS_CONS(l); l = AS_CONS(l)->tail)
-        SLOT(acc) = call2(vm, f, SLOT(acc), AS_CONS(l)->head);
+    for (Value l = a2; IS_CONS(l); l = AS_CONS(l)->tail) {
+        /* the stack may move during the call: no slot address before it */
+        Value r = call2(vm, f, SLOT(acc), AS_CONS(l)->head);
+        SLOT(acc) = r;
+    }
     *out = SLOT(acc);
     return 0;
 }
@@ -507,8 +510,11 @@ static int l_fold_back(ARGS)
     size_t acc = vm_push_x(vm, a2);
     size_t n;
     size_t items = to_scratch(vm, a1, &n);
-    for (size_t i = n; i-- > 0;)
-        SLOT(acc) = call2(vm, f, scratch_items(vm, items)[i], SLOT(acc));
+    for (size_t i = n; i-- > 0;) {
+        /* the stack may move during the call: no slot address before it */
+        Value r = call2(vm, f, scratch_items(vm, items)[i], SLOT(acc));
+        SLOT(acc) = r;
+    }
     *out = SLOT(acc);
     return 0;
 }
@@ -522,8 +528,11 @@ static int l_reduce(ARGS)
         empty_list(vm);
     Value f = a0;
     size_t acc = vm_push_x(vm, AS_CONS(a1)->head);
-    for (Value l = AS_CONS(a1)->tail; IS_CONS(l); l = AS_CONS(l)->tail)
-        SLOT(acc) = call2(vm, f, SLOT(acc), AS_CONS(l)->head);
+    for (Value l = AS_CONS(a1)->tail; IS_CONS(l); l = AS_CONS(l)->tail) {
+        /* the stack may move during the call: no slot address before it */
+        Value r = call2(vm, f, SLOT(acc), AS_CONS(l)->head);
+        SLOT(acc) = r;
+    }
     *out = SLOT(acc);
     return 0;
 }

@@ -193,6 +193,8 @@ int vm_run_call(fsrs_vm *vm, size_t pos, int argc, Value *out);
  *    stack slot (vm_push_x), not only in a C local.  The result is
  *    returned unrooted: store it before the next call or allocation.
  *  - args may point into the VM stack: they are copied first.
+ *  - never write `vm->stack[i] = vm_apply_x(...)`: C may compute the
+ *    slot's address before the call; take the result in a local first.
  * Only inside the VM (a native, with an enclosing run level).
  */
 Value vm_apply_x(fsrs_vm *vm, Value f, int argc, const Value *args);

@@ -51,16 +51,16 @@ Test(reentry, collector_runs_while_map_builds_a_long_list, .timeout = 30)
     cfg.alloc = counting_alloc;
     cfg.alloc_userdata = &a;
     fsrs_vm *vm = vm_with(&cfg,
-                          "let xs = List.init 200000 id\n"
+                          "let xs = List.init 60000 id\n"
                           "let ys = List.map (fun x -> List.rev [x; x + 1; x + 2]) xs\n"
                           "let heads = List.map List.head ys\n"
                           "let s = List.sum heads\n"
                           "let groups = List.groupBy (fun x -> x % 7) xs |> List.length\n"
                           "let sorted = List.sortBy (fun x -> -x) xs |> List.head\n");
-    /* sum of x + 2 for x in 0 .. 199999 */
-    cr_assert_eq(global_int(vm, "s"), 199999LL * 200000 / 2 + 2 * 200000);
+    /* sum of x + 2 for x in 0 .. 59999 */
+    cr_assert_eq(global_int(vm, "s"), 59999LL * 60000 / 2 + 2 * 60000);
     cr_assert_eq(global_int(vm, "groups"), 7);
-    cr_assert_eq(global_int(vm, "sorted"), 199999);
+    cr_assert_eq(global_int(vm, "sorted"), 59999);
     assert_idle(vm);
     fsrs_vm_free(vm);
     cr_assert_eq(a.live, 0, "%zu bytes leaked", a.live);
