@@ -342,8 +342,8 @@ static int l_take(ARGS)
                      "The input must be non-negative. (Parameter 'count')");
     if ((size_t)n > list_len(a1))
         vm_throw_exn(vm, EXN_INVALID_OPERATION,
-                     "The input list has an insufficient number of elements.",
-                     "The input list has an insufficient number of elements.");
+                     "The input sequence has an insufficient number of elements.",
+                     "The input sequence has an insufficient number of elements.");
     Builder b = builder_new(vm);
     Value l = a1;
     for (int64_t i = 0; i < n; i++, l = AS_CONS(l)->tail)

@@ -94,8 +94,8 @@ static int o_get(ARGS)
     UNUSED;
     Value v;
     if (!opt(vm, a[0], &v, "Option.get"))
-        vm_throw_exn(vm, EXN_ARGUMENT, "The option value was None. (Parameter 'option')",
-                     "The option value was None. (Parameter 'option')");
+        vm_throw_exn(vm, EXN_ARGUMENT, "The option value was None (Parameter 'option')",
+                     "The option value was None (Parameter 'option')");
     *out = v;
     return 0;
 }
