@@ -6,9 +6,13 @@
  * line; everything else (partial application, over-application, partials,
  * natives, host functions) goes through call_value, which follows F#'s
  * curried semantics.  Tail calls reuse the frame, so tail recursion runs in
- * constant stack.  Runtime errors longjmp to the public entry point that
- * started the run (vm_throw); nothing jumps across a host function: hosts
- * return a status and the VM raises after they return.
+ * constant stack.  Runtime errors longjmp to the innermost run level
+ * (vm_throw): the public entry point that started the run, or a nested run
+ * started by a native through vm_apply_x.  A level resumes the run loop in
+ * a script handler (OP_TRY) of its own, or passes the error to the level
+ * below, skipping the native's C frames; the public entry point turns it
+ * into a status.  Nothing jumps across a host function: hosts return a
+ * status and the VM raises after they return.
  *
  * Only the VM's owner thread runs this file; `interrupt` is the one field
  * other threads touch (vm_check_limits reads it).
