@@ -1501,9 +1501,9 @@ static void compile_if(Fn *f, Expr *e, bool tail)
     f->depth = d + 1;
 }
 
-/* The scrutinee is in slot `slot`. */
 static void compile_arms_or(Fn *f, Expr *e, int slot, bool tail, int match_line, bool reraise);
 
+/* The scrutinee is in slot `slot`. */
 static void compile_arms(Fn *f, Expr *e, int slot, bool tail, int match_line)
 {
     compile_arms_or(f, e, slot, tail, match_line, false);
