@@ -89,6 +89,7 @@ typedef enum ExprKind {
     E_SETINDEX, /* a.[b] <- c or a[b] <- c */
     E_MODULE,   /* module str = items (top level or inside a module) */
     E_OPEN,     /* open str (a module path) */
+    E_TRY,      /* try a with arms, or try a finally b */
 } ExprKind;
 
 /* ------------------------------------------------------------- types --- */
@@ -115,6 +116,7 @@ typedef struct TypeDef {
     int nfields;
     UnionCase *cases;      /* TD_UNION */
     int ncases;
+    bool is_exception;     /* `exception Name [of ...]`: one case of type exn */
 } TypeDef;
 
 typedef struct Binding {

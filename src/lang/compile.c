@@ -190,6 +190,8 @@ static int stack_effect(int op, int32_t a)
         return a;
     case OP_CALL: case OP_TAILCALL:
         return -a;
+    case OP_RERAISE:
+        return -1;
     case OP_TAILSELF:
         return -a;
     case OP_FORMAT:
@@ -593,7 +595,7 @@ static const Shape *lookup_case(Compiler *C, const char *name)
     }
     if (best >= 0)
         return C->types.cases[best];
-    return strchr(name, '.') ? NULL : builtin_case(name);
+    return builtin_case(name); /* a dotted name there is only System.Name */
 }
 
 static bool find_global(Compiler *C, const char *name, Ref *out);
@@ -1225,6 +1227,8 @@ static void emit_getfield(Fn *f, const char *name, int line, int col)
 {
     Compiler *C = f->C;
     const Shape *s = types_record(&C->types, &name, 1, false);
+    if (!s && strcmp(name, "Message") == 0)
+        s = builtin_exn_record(); /* e.Message of an exception */
     if (!s)
         cerror(C, line, col, "The record field '%s' is not defined.", name);
     C->line = line;
@@ -1458,6 +1462,11 @@ static void compile_var(Fn *f, Expr *e)
     }
     if (resolve(f, e->str, &r)) {
         emit_ref(f, r);
+        return;
+    }
+    Value k;
+    if (builtin_constant(e->str, &k)) {
+        emit(f, OP_CONST, (int32_t)add_const(f, k));
         return;
     }
     if (strchr(e->str, '.') && compile_dotted(f, e))
@@ -1723,8 +1732,17 @@ static void compile_if(Fn *f, Expr *e, bool tail)
     f->depth = d + 1;
 }
 
+static void compile_arms_or(Fn *f, Expr *e, int slot, bool tail, int match_line, bool reraise);
+
 /* The scrutinee is in slot `slot`. */
 static void compile_arms(Fn *f, Expr *e, int slot, bool tail, int match_line)
+{
+    compile_arms_or(f, e, slot, tail, match_line, false);
+}
+
+/* The arms of a match, or of a `with` (reraise: an exception no arm takes
+ * is raised again). */
+static void compile_arms_or(Fn *f, Expr *e, int slot, bool tail, int match_line, bool reraise)
 {
     Compiler *C = f->C;
     Jumps ends = {0};
@@ -1763,7 +1781,12 @@ static void compile_arms(Fn *f, Expr *e, int slot, bool tail, int match_line)
         }
     }
     C->line = match_line;
-    emit(f, OP_MATCH_FAIL, 0);
+    if (reraise) {
+        emit(f, OP_LOCAL, slot);
+        emit(f, OP_RERAISE, 0);
+    } else {
+        emit(f, OP_MATCH_FAIL, 0);
+    }
     jumps_patch(f, &ends);
     f->depth = d + 1;
 }
@@ -1777,6 +1800,57 @@ static void compile_match(Fn *f, Expr *e, bool tail)
     f->nvars = nv;
     if (!tail)
         emit(f, OP_SLIDE, 1);
+    f->depth = d + 1;
+}
+
+/*
+ * try a with arms:                 try a finally b:
+ *     TRY handler                      TRY handler
+ *     a                                a
+ *     ENDTRY                           ENDTRY
+ *     JUMP end                         b; POP
+ *   handler: (exception in slot d)     JUMP end
+ *     arms over slot d, else         handler: (exception in slot d)
+ *       RERAISE                        b; POP
+ *     SLIDE 1                          RERAISE
+ *   end:                             end:
+ * `a` is never in tail position: its calls must return into the try.
+ */
+static void compile_effect(Fn *f, Expr *e);
+
+static void compile_try(Fn *f, Expr *e)
+{
+    Compiler *C = f->C;
+    int d = f->depth, nv = f->nvars;
+    C->line = e->line;
+    uint32_t jtry = emit_jump(f, OP_TRY);
+    compile_expr(f, e->a);
+    C->line = e->line;
+    emit(f, OP_ENDTRY, 0);
+    if (e->b) {
+        compile_effect(f, e->b);
+        uint32_t jend = emit_jump(f, OP_JUMP);
+        patch_jump(f, jtry);
+        f->depth = d + 1;
+        if (f->depth > f->maxdepth)
+            f->maxdepth = f->depth;
+        compile_effect(f, e->b);
+        C->line = e->line;
+        emit(f, OP_RERAISE, 0);
+        patch_jump(f, jend);
+        f->depth = d + 1;
+        return;
+    }
+    uint32_t jend = emit_jump(f, OP_JUMP);
+    patch_jump(f, jtry);
+    f->depth = d + 1;
+    if (f->depth > f->maxdepth)
+        f->maxdepth = f->depth;
+    declare(f, NULL, d);
+    compile_arms_or(f, e, d, false, e->line, true);
+    f->nvars = nv;
+    emit(f, OP_SLIDE, 1);
+    patch_jump(f, jend);
     f->depth = d + 1;
 }
 
@@ -2216,6 +2290,9 @@ static void compile_expr_inner(Fn *f, Expr *e, bool tail)
         compile_expr(f, e->c);
         C->line = e->line;
         emit(f, OP_CALL, 3);
+        break;
+    case E_TRY:
+        compile_try(f, e);
         break;
     default:
         cerror(C, e->line, e->col, "unsupported expression");

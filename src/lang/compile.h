@@ -28,6 +28,12 @@ int builtin_lookup(const char *name);
 bool builtin_module(const char *name);
 /* builtins.c: a case of the built-in unions option and Result, or NULL. */
 const Shape *builtin_case(const char *name);
+/* builtins.c: the record shape whose one field, Message, compiles
+ * `e.Message` on an exception. */
+const Shape *builtin_exn_record(void);
+/* lib_math.c: a named constant of the library (nan, Math.PI,
+ * System.Int32.MaxValue, ...): true with its value in *out. */
+bool builtin_constant(const char *name, Value *out);
 
 /* format.c: count the arguments a printf-style format consumes; -1 with
  * *bad_offset set (byte offset in fmt) and msg filled if it is invalid. */

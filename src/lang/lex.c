@@ -114,6 +114,7 @@ static const struct {
     TokKind kind;
 } operators[] = {
     {"->", TK_ARROW},     {"<-", TK_LARROW},   {"::", TK_COLONCOLON}, {":=", TK_COLONEQ},
+    {":?", TK_COLONQ},
     {":>", TK_COLONGT},   {":", TK_COLON},     {"..", TK_DOTDOT},     {".", TK_DOT},
     {"|]", TK_RARRAY},    {"||", TK_BARBAR},   {"|>", TK_PIPE},       {"|", TK_BAR},
     {"<|", TK_BACKPIPE},  {"<<", TK_BACKCOMPOSE}, {">>", TK_COMPOSE}, {"<>", TK_NE},

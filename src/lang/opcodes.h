@@ -102,7 +102,14 @@
                                   K[B]; other shapes: by name) = v */ \
     X(TEST_TAG,     "j+")      /* if pop is not a union value of case tag B: ip += A */ \
     X(CASEFIELD,    "u")       /* push field A of pop (a union value whose tag was \
-                                  just tested) */
+                                  just tested) */ \
+    /* exceptions */ \
+    X(TRY,          "j")       /* enter a try: an exception raised before the \
+                                  matching ENDTRY resets the stack to its height \
+                                  here, pushes the exception, and goes to ip + A */ \
+    X(ENDTRY,       "")        /* leave the innermost try normally */ \
+    X(RERAISE,      "")        /* raise the exception on top again (where it was \
+                                  first raised, if it is the one last caught) */
 
 typedef enum OpCode {
 #define X(name, fmt) OP_##name,

@@ -330,6 +330,25 @@ static Pat *parse_pat_atom(Parser *p)
     case TK_LBRACE:
         lay_next(p);
         return parse_pat_record(p, t);
+    case TK_COLONQ: {
+        /* :? T -- a type test; the exception types are cases of exn, so it
+         * tests the case (System.Exception and exn: any exception) */
+        lay_next(p);
+        Token *n = lay_raw(p);
+        if (lay_peek(p) != TK_IDENT)
+            unexpected(p, "a type name after ':?'");
+        lay_next(p);
+        const char *name = parse_dotted_name(p, n);
+        if (strcmp(name, "exn") == 0 || strcmp(name, "Exception") == 0 ||
+            strcmp(name, "System.Exception") == 0)
+            return new_pat(p, P_WILD, t);
+        Pat *q = new_pat(p, P_CASE, t);
+        q->name = name;
+        q->items = parse_alloc(p, sizeof(Pat *));
+        q->items[0] = new_pat(p, P_WILD, n);
+        q->nitems = 1;
+        return q;
+    }
     case TK_INT: {
         lay_next(p);
         Pat *q = new_pat(p, P_INT, t);
@@ -1068,6 +1087,49 @@ static Expr *parse_if(Parser *p)
     return e;
 }
 
+static void parse_union_case(Parser *p, UnionCase *uc);
+
+/* try := 'try' block ('with' arms | 'finally' block) */
+static Expr *parse_try(Parser *p)
+{
+    Token *t = lay_next(p);
+    Expr *e = new_expr(p, E_TRY, t);
+    e->a = parse_block(p, 0, t);
+    Token *w = lay_raw(p);
+    if (w->kind == TK_WITH && (!w->bol || w->col >= p->ctx_col)) {
+        lay_next(p);
+        parse_arms(p, e, t);
+    } else if (w->kind == TK_FINALLY && (!w->bol || w->col >= p->ctx_col)) {
+        lay_next(p);
+        e->b = parse_block(p, 0, w);
+    } else {
+        unexpected(p, "'with' or 'finally' after the 'try' block");
+    }
+    return e;
+}
+
+/* exception := 'exception' Name ['of' case_field ('*' case_field)*]
+ * A union case of the built-in type exn. */
+static Expr *parse_exception_decl(Parser *p)
+{
+    Token *t = lay_next(p);
+    Expr *e = new_expr(p, E_TYPE, t);
+    e->types = parse_alloc(p, sizeof(TypeDef));
+    memset(e->types, 0, sizeof(TypeDef));
+    e->ntypes = 1;
+    TypeDef *td = e->types;
+    td->kind = TD_UNION;
+    td->name = "exn";
+    td->line = t->line;
+    td->col = t->col;
+    td->is_exception = true;
+    td->cases = parse_alloc(p, sizeof(UnionCase));
+    memset(td->cases, 0, sizeof(UnionCase));
+    td->ncases = 1;
+    parse_union_case(p, &td->cases[0]);
+    return e;
+}
+
 /* --------------------------------------------------------------- loops --- */
 
 /* The body of a loop: a block right of the loop keyword, on the line of
@@ -1461,6 +1523,8 @@ static Expr *parse_atom(Parser *p)
         return parse_while(p);
     case TK_FOR:
         return parse_for(p);
+    case TK_TRY:
+        return parse_try(p);
     default:
         unexpected(p, "an expression");
     }
@@ -1702,6 +1766,9 @@ static Expr *parse_decl(Parser *p)
         parse_error_at(p, t->line, t->col, "directives ('#...') are not supported");
     } else if (t->kind == TK_TYPE) {
         e = parse_type_decl(p);
+    } else if (t->kind == TK_IDENT && strcmp(t->text, "exception") == 0 &&
+               t[1].kind == TK_IDENT && !t[1].bol) {
+        e = parse_exception_decl(p);
     } else if (t->kind == TK_MODULE) {
         e = parse_module(p);
     } else if (t->kind == TK_OPEN) {

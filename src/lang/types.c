@@ -118,6 +118,11 @@ static int declare_union(TypeTable *t, const TypeDef *td, TypeError *err)
         if (!s)
             return -2;
         s->tag = (uint32_t)i;
+        if (td->is_exception) {
+            /* exceptions from different declarations meet in one `with` */
+            s->flags |= SHAPE_EXN;
+            s->tag = EXN_TAG_USER | (string_hash(uc->name, strlen(uc->name)) & 0x0FFFFFFFu);
+        }
         if (uc->nfields == 0) {
             /* the case's one value, a constant of the chunk */
             ObjData *v = arena_alloc(t->keep, sizeof *v);
@@ -164,7 +169,7 @@ const Shape *types_case(const TypeTable *t, const char *name)
                 memcmp(s->type_name, name, tlen) == 0)
                 return s;
         }
-        return NULL;
+        return builtin_case(name); /* System.ArgumentException */
     }
     for (uint32_t i = t->ncases; i-- > 0;)
         if (strcmp(t->cases[i]->name, name) == 0)

@@ -100,6 +100,8 @@ void fsrs_vm_free(fsrs_vm *vm)
     mem_free(&mem, vm->hostfns, vm->nhostfns * sizeof(HostFn));
     host_shapes_free(vm);
     mem_free(&mem, vm->handles, vm->caphandles * sizeof(Value));
+    mem_free(&mem, vm->handlers, vm->caphandlers * sizeof(Handler));
+    mem_free(&mem, vm->caught_err, sizeof(SavedError));
     mem_free(&mem, vm->stack, (size_t)(vm->stack_end - vm->stack) * sizeof(Value));
     mem_free(&mem, vm->frames, vm->frames_cap * sizeof(Frame));
     mem_free(&mem, vm, sizeof *vm);

@@ -1,8 +1,10 @@
 /*
  * vm/builtins.c - the functions every script can call without a host:
  * conversions (string, int, float), tuples (fst, snd), id, ignore, not,
- * abs, min, max, compare, failwith, print; and the union types every script
- * has without declaring them: option (None, Some) and Result (Ok, Error).
+ * abs, min, max, compare, failwith, print, hash, raise, invalidArg; the
+ * union types every script has without declaring them: option (None,
+ * Some), Result (Ok, Error) and the built-in exceptions (Failure, ...).
+ * builtin_lookup also searches the library files' tables (lib_*.c).
  * They are static objects in the library's read-only data, shared by every
  * VM and thread; the compiler finds them by name (builtin_lookup,
  * builtin_case) and the VM by index (OP_BUILTIN) or through the chunk's
@@ -10,6 +12,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +85,61 @@ static int bi_failwith(ARGS)
     if (!IS_STRING(a[0]))
         vm_throw(vm, FSRS_ERUNTIME, "'failwith' expects a string, not %s", value_type_name(a[0]));
     vm_throw(vm, FSRS_ERUNTIME, "%s", AS_STRING(a[0])->chars);
+}
+
+/* raise exn: exn is a value of type exn (Failure "m", a declared
+ * exception, ...). */
+static int bi_raise(ARGS)
+{
+    UNUSED;
+    (void)out;
+    vm_raise_value(vm, a[0]);
+}
+
+/* reraise (): the exception the latest `with` took, raised again from where
+ * it was first raised. */
+static int bi_reraise(ARGS)
+{
+    UNUSED;
+    (void)out;
+    (void)a;
+    if (!IS_OBJ(vm->caught))
+        vm_throw(vm, FSRS_ERUNTIME, "'reraise' may only be called in a 'with' handler");
+    vm_reraise(vm, vm->caught);
+}
+
+static const char *str_arg(fsrs_vm *vm, Value v, const char *fn)
+{
+    if (!IS_STRING(v))
+        vm_throw(vm, FSRS_ERUNTIME, "'%s' expects a string, not %s", fn, value_type_name(v));
+    return AS_STRING(v)->chars;
+}
+
+/* invalidArg "name" "msg": ArgumentException with .NET's message. */
+static int bi_invalid_arg(ARGS)
+{
+    UNUSED;
+    (void)out;
+    const char *name = str_arg(vm, a[0], "invalidArg"), *msg = str_arg(vm, a[1], "invalidArg");
+    char m[512];
+    snprintf(m, sizeof m, "%s (Parameter '%s')", msg, name);
+    vm_throw_exn(vm, EXN_ARGUMENT, m, "%s", m);
+}
+
+static int bi_invalid_op(ARGS)
+{
+    UNUSED;
+    (void)out;
+    const char *msg = str_arg(vm, a[0], "invalidOp");
+    vm_throw_exn(vm, EXN_INVALID_OPERATION, msg, "%s", msg);
+}
+
+static int bi_hash(ARGS)
+{
+    UNUSED;
+    (void)vm;
+    *out = mk_int((int64_t)(int32_t)value_hash(a[0]));
+    return 0;
 }
 
 static int bi_string(ARGS)
@@ -261,71 +319,48 @@ static const ObjNative builtins[] = {
     BUILTIN("string", 1, bi_string),   BUILTIN("int", 1, bi_int),
     BUILTIN("float", 1, bi_float),     BUILTIN("int64", 1, bi_int),
     BUILTIN("double", 1, bi_float),     BUILTIN("print", 1, bi_print),
-    BUILTIN("char", 1, bi_char),
+    BUILTIN("raise", 1, bi_raise),     BUILTIN("reraise", 1, bi_reraise),
+    BUILTIN("invalidArg", 2, bi_invalid_arg), BUILTIN("invalidOp", 1, bi_invalid_op),
+    BUILTIN("hash", 1, bi_hash),       BUILTIN("char", 1, bi_char),
 };
 
-#define NBUILTINS ((int)(sizeof builtins / sizeof builtins[0]))
-static const int nbuiltins = NBUILTINS;
+static const NativeTable core_table = VM_NATIVE_TABLE(builtins);
 
-/* The library files' tables of natives (lib_NAME.c defines
- * lib_NAME_natives and lib_NAME_count): one line each. */
-#define FSRS_LIBRARIES(X) \
-    X(lib_array)
-
-#define X(lib) extern const ObjNative lib##_natives[]; extern const int lib##_count;
-FSRS_LIBRARIES(X)
-#undef X
-
-/* Searched in order; a builtin's index counts on from the tables before
- * its own. */
-static const struct {
-    const ObjNative *fns;
-    const int *n;
-} tables[] = {
-    {builtins, &nbuiltins},
-#define X(lib) {lib##_natives, &lib##_count},
-    FSRS_LIBRARIES(X)
-#undef X
+/* Every table of natives; a library file adds one line.  The order is
+ * part of the bytecode (builtin indices), like the tables themselves. */
+static const NativeTable *const tables[] = {
+    &core_table,
+    &lib_list_table,
+    &lib_option_table,
+    &lib_math_table,
+    &lib_array_table,
 };
 
-#define NTABLES (sizeof tables / sizeof tables[0])
+#define NTABLES ((int)(sizeof tables / sizeof tables[0]))
 
 int builtin_lookup(const char *name)
 {
-    int base = 0;
-    for (size_t t = 0; t < NTABLES; t++) {
-        for (int i = 0; i < *tables[t].n; i++)
-            if (strcmp(tables[t].fns[i].name, name) == 0)
-                return base + i;
-        base += *tables[t].n;
-    }
+    for (int t = 0; t < NTABLES; t++)
+        for (int i = 0; i < tables[t]->n; i++)
+            if (strcmp(tables[t]->fns[i].name, name) == 0)
+                return t * BUILTIN_TABLE_SPAN + i;
     return -1;
 }
 
 const ObjNative *builtin_get(int index)
 {
-    size_t t = 0;
-    while (index >= *tables[t].n)
-        index -= *tables[t++].n;
-    return &tables[t].fns[index];
+    return &tables[index / BUILTIN_TABLE_SPAN]->fns[index % BUILTIN_TABLE_SPAN];
 }
 
+/* Is `name` a library module: does some native's name start "name."? */
 bool builtin_module(const char *name)
 {
     size_t n = strlen(name);
-    for (size_t t = 0; t < NTABLES; t++)
-        for (int i = 0; i < *tables[t].n; i++)
-            if (strncmp(tables[t].fns[i].name, name, n) == 0 && tables[t].fns[i].name[n] == '.')
+    for (int t = 0; t < NTABLES; t++)
+        for (int i = 0; i < tables[t]->n; i++)
+            if (strncmp(tables[t]->fns[i].name, name, n) == 0 && tables[t]->fns[i].name[n] == '.')
                 return true;
     return false;
-}
-
-int builtin_count(void)
-{
-    int n = 0;
-    for (size_t t = 0; t < NTABLES; t++)
-        n += *tables[t].n;
-    return n;
 }
 
 /* ------------------------------------------------- option and Result --- */
@@ -363,6 +398,41 @@ static const Shape shape_error = {
     .nullary = NULL,
 };
 
+/* ---------------------------------------------------------- exceptions --- */
+
+/* The cases of type exn the library knows: F#'s Failure (System.Exception)
+ * and the .NET exceptions raised by the VM and the library, each with its
+ * Message.  As constructors they take the message. */
+
+static const char *const message_field[] = {"Message"};
+
+#define EXN_SHAPE(cname, k)                                                                 \
+    {                                                                                       \
+        .obj = SHAPE_HDR, .kind = SHAPE_CASE, .flags = SHAPE_EXN,                           \
+        .tag = EXN_TAG_BUILTIN + (k), .nfields = 1, .name = cname, .type_name = "exn",   \
+        .fields = message_field, .chunk = NULL, .nullary = NULL,                            \
+    }
+
+static const Shape exn_shapes[EXN__COUNT] = {
+    [EXN_FAILURE] = EXN_SHAPE("Failure", EXN_FAILURE),
+    [EXN_ARGUMENT] = EXN_SHAPE("ArgumentException", EXN_ARGUMENT),
+    [EXN_DIVIDE_BY_ZERO] = EXN_SHAPE("DivideByZeroException", EXN_DIVIDE_BY_ZERO),
+    [EXN_KEY_NOT_FOUND] = EXN_SHAPE("KeyNotFoundException", EXN_KEY_NOT_FOUND),
+    [EXN_INDEX_OUT_OF_RANGE] = EXN_SHAPE("IndexOutOfRangeException", EXN_INDEX_OUT_OF_RANGE),
+    [EXN_INVALID_OPERATION] = EXN_SHAPE("InvalidOperationException", EXN_INVALID_OPERATION),
+    [EXN_MATCH_FAILURE] = EXN_SHAPE("MatchFailureException", EXN_MATCH_FAILURE),
+};
+
+const Shape *builtin_exn_shape(int kind) { return &exn_shapes[kind]; }
+
+/* The record type `exn` is as far as field access goes: `e.Message`. */
+static const Shape exn_record = {
+    .obj = SHAPE_HDR, .kind = SHAPE_RECORD, .flags = 0, .tag = 0, .nfields = 1,
+    .name = "exn", .type_name = "exn", .fields = message_field, .chunk = NULL, .nullary = NULL,
+};
+
+const Shape *builtin_exn_record(void) { return &exn_record; }
+
 static const Shape *const builtin_cases[] = {&shape_none, &shape_some, &shape_ok, &shape_error};
 
 const Shape *builtin_case(const char *name)
@@ -370,5 +440,11 @@ const Shape *builtin_case(const char *name)
     for (size_t i = 0; i < sizeof builtin_cases / sizeof builtin_cases[0]; i++)
         if (strcmp(builtin_cases[i]->name, name) == 0)
             return builtin_cases[i];
+    /* .NET exception types, also as System.Name */
+    if (strncmp(name, "System.", 7) == 0)
+        name = strrchr(name, '.') + 1;
+    for (int i = 0; i < EXN__COUNT; i++)
+        if (strcmp(exn_shapes[i].name, name) == 0)
+            return &exn_shapes[i];
     return NULL;
 }

@@ -153,6 +153,9 @@ void gc_collect(fsrs_vm *vm)
             ok &= mark_value(vm, vm->imports[i]);
     for (size_t i = 0; i < vm->nhandles; i++)
         ok &= mark_value(vm, vm->handles[i]);
+    /* the exception in flight and the one a handler took */
+    ok &= mark_value(vm, vm->exn);
+    ok &= mark_value(vm, vm->caught);
     while (vm->ngray > 0)
         ok &= blacken(vm, vm->gray[--vm->ngray]);
     if (!ok) {

@@ -174,14 +174,14 @@ static int ar_index(ARGS)
     if (IS_ARRAY(c)) {
         int64_t i = want_int(vm, a[1], "an array index");
         if (i < 0 || i >= AS_ARRAY(c)->n)
-            vm_throw(vm, FSRS_ERUNTIME, OUT_OF_BOUNDS);
+            vm_throw_exn(vm, EXN_INDEX_OUT_OF_RANGE, NULL, OUT_OF_BOUNDS);
         *out = AS_ARRAY(c)->items[i];
         return 0;
     }
     if (IS_STRING(c)) {
         int64_t i = want_int(vm, a[1], "a string index");
         if (i < 0 || i >= AS_STRING(c)->len)
-            vm_throw(vm, FSRS_ERUNTIME, OUT_OF_BOUNDS);
+            vm_throw_exn(vm, EXN_INDEX_OUT_OF_RANGE, NULL, OUT_OF_BOUNDS);
         uint32_t n;
         *out = mk_char(char_at(AS_STRING(c), (uint32_t)i, &n));
         return 0;
@@ -214,7 +214,7 @@ static int ar_setindex(ARGS)
     int64_t i = want_int(vm, a[1], "an array index");
     ObjArray *arr = AS_ARRAY(a[0]);
     if (i < 0 || i >= arr->n)
-        vm_throw(vm, FSRS_ERUNTIME, OUT_OF_BOUNDS);
+        vm_throw_exn(vm, EXN_INDEX_OUT_OF_RANGE, NULL, OUT_OF_BOUNDS);
     arr->items[i] = a[2];
     *out = mk_unit();
     return 0;
@@ -315,7 +315,7 @@ static int ar_get(ARGS)
     ObjArray *arr = want_array(vm, a[0], "Array.get");
     int64_t i = want_int(vm, a[1], "an array index");
     if (i < 0 || i >= arr->n)
-        vm_throw(vm, FSRS_ERUNTIME, OUT_OF_BOUNDS);
+        vm_throw_exn(vm, EXN_INDEX_OUT_OF_RANGE, NULL, OUT_OF_BOUNDS);
     *out = arr->items[i];
     return 0;
 }
@@ -505,7 +505,7 @@ static int ar_fill(ARGS)
         .owner = NULL                                                                        \
     }
 
-const ObjNative lib_array_natives[] = {
+static const ObjNative natives[] = {
     NATIVE("$array", 1, ar_make),
     NATIVE("$index", 2, ar_index),
     NATIVE("$setindex", 3, ar_setindex),
@@ -534,4 +534,4 @@ const ObjNative lib_array_natives[] = {
     NATIVE("List.toArray", 1, list_to_array),
 };
 
-const int lib_array_count = (int)(sizeof lib_array_natives / sizeof lib_array_natives[0]);
+const NativeTable lib_array_table = VM_NATIVE_TABLE(natives);

@@ -117,7 +117,14 @@ enum { SHAPE_RECORD, SHAPE_CASE };
 enum {
     SHAPE_ANONYMOUS = 1, /* a structural record: no declared type has its fields */
     SHAPE_OPTION = 2,    /* Some or None: `string` renders them as .NET does */
+    SHAPE_EXN = 4,       /* a case of type exn: a built-in or declared exception */
 };
+
+/* Tags of exception cases (TEST_TAG compares tags only, so they must not
+ * meet each other): built-in ones are EXN_TAG_BUILTIN + their EXN_* kind,
+ * declared ones EXN_TAG_USER | a hash of their name. */
+#define EXN_TAG_BUILTIN 0x20000000u
+#define EXN_TAG_USER 0x40000000u
 
 typedef struct ObjData ObjData;
 
@@ -215,6 +222,8 @@ bool value_equal(Value a, Value b);
  * (functions) */
 int value_compare(Value a, Value b, const char **err);
 uint32_t string_hash(const char *s, size_t n);
+/* Structural hash: value_equal values hash equal. */
+uint32_t value_hash(Value v);
 const char *value_type_name(Value v);
 
 #endif

@@ -355,3 +355,82 @@ fsrs_value fsrs_union_field(fsrs_value v, size_t i)
     const ObjData *d = as_data(v, SHAPE_CASE);
     return d && i < d->n ? d->items[i] : mk_unit();
 }
+
+/* ------------------------------------------------------------- hashing --- */
+
+static uint32_t hash_mix(uint32_t h, uint64_t x)
+{
+    h ^= (uint32_t)x + 0x9e3779b9u + (h << 6) + (h >> 2);
+    h ^= (uint32_t)(x >> 32) + 0x9e3779b9u + (h << 6) + (h >> 2);
+    return h;
+}
+
+/* Structural, so that value_equal values hash equal: the same walk over
+ * both visits the same parts.  The walk stops after a fixed number of
+ * parts and below a fixed depth (both decided by the structure alone),
+ * so it stays short and never exhausts the C stack. */
+static uint32_t hash_walk(Value v, int depth, int *budget)
+{
+    uint32_t h = (uint32_t)v.tag_ * 31u + 7u;
+    for (;;) {
+        if (--*budget < 0 || depth > 32)
+            return h;
+        switch (v.tag_) {
+        case V_UNIT:
+        case V_NIL:
+            return h;
+        case V_BOOL:
+        case V_INT:
+        case V_CHAR:
+            return hash_mix(h, (uint64_t)v.as_.i);
+        case V_FLOAT: {
+            double d = v.as_.f == 0.0 ? 0.0 : v.as_.f; /* -0.0 = 0.0 */
+            uint64_t bits;
+            memcpy(&bits, &d, sizeof bits);
+            return hash_mix(h, bits);
+        }
+        default:
+            break;
+        }
+        Obj *o = AS_OBJ(v);
+        switch (o->type) {
+        case O_STRING:
+            return hash_mix(h, ((ObjString *)o)->hash);
+        case O_TUPLE: {
+            ObjTuple *t = (ObjTuple *)o;
+            h = hash_mix(h, t->n);
+            for (uint32_t i = 0; i < t->n; i++)
+                h = hash_mix(h, hash_walk(t->items[i], depth + 1, budget));
+            return h;
+        }
+        case O_CONS:
+            h = hash_mix(h, hash_walk(((ObjCons *)o)->head, depth + 1, budget));
+            v = ((ObjCons *)o)->tail;
+            continue;
+        case O_DATA: {
+            ObjData *d = (ObjData *)o;
+            h = hash_mix(h, d->tag);
+            for (uint32_t i = 0; i < d->n; i++)
+                h = hash_mix(h, hash_walk(d->items[i], depth + 1, budget));
+            return h;
+        }
+        case O_ARRAY: {
+            /* equal arrays are equal item by item, so hash their items */
+            ObjArray *a = (ObjArray *)o;
+            h = hash_mix(h, a->n);
+            for (uint32_t i = 0; i < a->n; i++)
+                h = hash_mix(h, hash_walk(a->items[i], depth + 1, budget));
+            return h;
+        }
+        default:
+            /* functions are equal only to themselves */
+            return hash_mix(h, (uint64_t)(uintptr_t)o);
+        }
+    }
+}
+
+uint32_t value_hash(Value v)
+{
+    int budget = 4096;
+    return hash_walk(v, 0, &budget);
+}

@@ -6,9 +6,13 @@
  * line; everything else (partial application, over-application, partials,
  * natives, host functions) goes through call_value, which follows F#'s
  * curried semantics.  Tail calls reuse the frame, so tail recursion runs in
- * constant stack.  Runtime errors longjmp to the public entry point that
- * started the run (vm_throw); nothing jumps across a host function: hosts
- * return a status and the VM raises after they return.
+ * constant stack.  Runtime errors longjmp to the innermost run level
+ * (vm_throw): the public entry point that started the run, or a nested run
+ * started by a native through vm_apply_x.  A level resumes the run loop in
+ * a script handler (OP_TRY) of its own, or passes the error to the level
+ * below, skipping the native's C frames; the public entry point turns it
+ * into a status.  Nothing jumps across a host function: hosts return a
+ * status and the VM raises after they return.
  *
  * Only the VM's owner thread runs this file; `interrupt` is the one field
  * other threads touch (vm_check_limits reads it).
@@ -38,13 +42,13 @@ static int frame_line(const Frame *f)
     return (int)p->lines[f->ip - p->code - 1];
 }
 
-_Noreturn void vm_throw(fsrs_vm *vm, int code, const char *fmt, ...)
+/* Record the error (message, location, trace) and unwind to the innermost
+ * run level, which hands the exception to a script handler or reports it. */
+static _Noreturn void vm_vthrow(fsrs_vm *vm, int code, int kind, const char *message,
+                                const char *fmt, va_list ap)
 {
     char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     const char *file = vm->chunk ? vm->chunk->name : NULL;
     int line = 0;
     Buf trace;
@@ -67,7 +71,129 @@ _Noreturn void vm_throw(fsrs_vm *vm, int code, const char *fmt, ...)
     if (trace.data)
         fsrs__error_set_trace(trace.data);
     buf_free(&trace);
+    vm->exn_kind = kind;
+    vm->exn_catchable = code == FSRS_ERUNTIME;
+    snprintf(vm->exn_msg, sizeof vm->exn_msg, "%s", message ? message : msg);
     longjmp(vm->jmp->buf, 1);
+}
+
+_Noreturn void vm_throw(fsrs_vm *vm, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vm->exn = mk_unit();
+    vm_vthrow(vm, code, EXN_FAILURE, NULL, fmt, ap);
+}
+
+_Noreturn void vm_throw_exn(fsrs_vm *vm, int kind, const char *message, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vm->exn = mk_unit();
+    vm_vthrow(vm, FSRS_ERUNTIME, kind, message, fmt, ap);
+}
+
+static _Noreturn void raise_with(fsrs_vm *vm, Value exn, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vm->exn = exn;
+    vm_vthrow(vm, FSRS_ERUNTIME, EXN_FAILURE, NULL, fmt, ap);
+}
+
+void vm_exn_message(Buf *out, Value exn)
+{
+    if (IS_DATA(exn) && (AS_DATA(exn)->shape->flags & SHAPE_EXN) && !AS_DATA(exn)->shape->chunk &&
+        AS_DATA(exn)->n == 1 && IS_STRING(AS_DATA(exn)->items[0])) {
+        const ObjString *m = AS_STRING(AS_DATA(exn)->items[0]);
+        buf_put(out, m->chars, m->len);
+        return;
+    }
+    fmt_show(out, exn);
+}
+
+_Noreturn void vm_raise_value(fsrs_vm *vm, Value exn)
+{
+    if (!IS_DATA(exn) || !(AS_DATA(exn)->shape->flags & SHAPE_EXN))
+        vm_throw(vm, FSRS_ERUNTIME, "'raise' expects an exception, not %s",
+                 value_type_name(exn));
+    Buf b;
+    buf_init(&b, &vm->mem);
+    vm_exn_message(&b, exn);
+    char msg[512];
+    snprintf(msg, sizeof msg, "%.*s", b.data ? (int)b.len : 0, b.data ? b.data : "");
+    buf_free(&b);
+    raise_with(vm, exn, "%s", msg);
+}
+
+_Noreturn void vm_reraise(fsrs_vm *vm, Value exn)
+{
+    if (!vm->caught_err_ok || !IS_OBJ(exn) || !IS_OBJ(vm->caught) ||
+        AS_OBJ(exn) != AS_OBJ(vm->caught))
+        vm_raise_value(vm, exn);
+    const SavedError *e = vm->caught_err;
+    fsrs__error_set(e->code, e->file[0] ? e->file : NULL, e->line, 0, "%s", e->message);
+    if (e->trace[0])
+        fsrs__error_set_trace(e->trace);
+    vm->exn = exn;
+    vm->exn_catchable = true;
+    longjmp(vm->jmp->buf, 1);
+}
+
+/* An exception reached the run level `j`.  If a handler of this level
+ * takes it, restore the VM to that handler's `try`, push the exception
+ * value and return true: the caller resumes the run loop. */
+static bool vm_catch(fsrs_vm *vm, const ErrorJmp *j)
+{
+    if (!vm->exn_catchable || vm->nhandlers <= j->nhandlers)
+        return false;
+    Handler h = vm->handlers[--vm->nhandlers];
+    vm->nframes = h.nframes;
+    vm->native_depth = h.native_depth;
+    vm->nhandles = h.nhandles;
+    vm->sp = vm->stack + h.sp;
+    vm->frames[h.nframes - 1].ip = h.ip;
+    Value e = vm->exn;
+    if (!IS_OBJ(e)) {
+        /* an error of the VM or a library function: make its exception
+         * value now that the stack is consistent again */
+        ObjString *m = str_new(vm, vm->exn_msg, strlen(vm->exn_msg));
+        if (m) {
+            *vm->sp++ = mk_obj(m); /* keep it while the exception is made */
+            ObjData *d = gc_alloc(vm, sizeof(ObjData) + sizeof(Value), O_DATA);
+            vm->sp--;
+            if (d) {
+                d->shape = builtin_exn_shape(vm->exn_kind);
+                d->tag = d->shape->tag;
+                d->n = 1;
+                d->items[0] = mk_obj(m);
+                e = mk_obj(d);
+            }
+        }
+        if (!IS_OBJ(e)) {
+            fsrs__error_set(FSRS_ENOMEM, NULL, 0, 0, "out of memory raising an exception");
+            vm->exn_catchable = false;
+            return false;
+        }
+    }
+    vm->exn = mk_unit();
+    *vm->sp++ = e;
+    /* remember where it was raised, for a rethrow */
+    vm->caught = e;
+    vm->caught_err_ok = false;
+    if (!vm->caught_err)
+        vm->caught_err = mem_alloc(&vm->mem, sizeof(SavedError));
+    const fsrs_error *err = fsrs_error_last();
+    if (vm->caught_err && err) {
+        SavedError *s = vm->caught_err;
+        s->code = err->code;
+        s->line = err->line;
+        snprintf(s->file, sizeof s->file, "%s", err->file ? err->file : "");
+        snprintf(s->message, sizeof s->message, "%s", err->message);
+        snprintf(s->trace, sizeof s->trace, "%s", err->trace ? err->trace : "");
+        vm->caught_err_ok = true;
+    }
+    return true;
 }
 
 void vm_output(fsrs_vm *vm, bool err, const char *s, size_t n)
@@ -175,9 +301,12 @@ static Value make_partial(fsrs_vm *vm, Value *callee, int argc, int arity)
     return mk_obj(p);
 }
 
+/* The native may call functions (vm_apply_x), which can move the stack:
+ * the callee is found again by its index afterwards. */
 static void call_native(fsrs_vm *vm, Value *callee, int n)
 {
     ObjNative *nat = AS_NATIVE(*callee);
+    size_t pos = (size_t)(callee - vm->stack);
     Value out = mk_unit();
     size_t mark = vm->nhandles;
     vm->has_raised = false;
@@ -188,7 +317,7 @@ static void call_native(fsrs_vm *vm, Value *callee, int n)
             vm_throw(vm, FSRS_ERUNTIME, "%s", vm->raised);
         vm_throw(vm, rc, "host function '%s' failed: %s", nat->name, fsrs_strerror(rc));
     }
-    *callee = out;
+    vm->stack[pos] = out;
 }
 
 /*
@@ -311,7 +440,8 @@ static Value arith_slow(fsrs_vm *vm, int op, Value *ops)
         case OP_DIV:
         case OP_MOD:
             if (y == 0)
-                vm_throw(vm, FSRS_ERUNTIME, "division by zero");
+                vm_throw_exn(vm, EXN_DIVIDE_BY_ZERO, "Attempted to divide by zero.",
+                             "division by zero");
             if (y == -1)
                 return mk_int(op == OP_DIV ? (int64_t)(0 - (uint64_t)x) : 0);
             return mk_int(op == OP_DIV ? x / y : x % y);
@@ -451,6 +581,25 @@ static VM_COLD uint32_t field_slow(fsrs_vm *vm, Value r, const Shape *want, uint
     return (uint32_t)i;
 }
 
+/* r.Message where r is no record: the Message of an exception (whose
+ * type F# knows statically; the compiler reads it as a field of the
+ * built-in record shape it gives `exn`). */
+static VM_COLD Value field_or_message(fsrs_vm *vm, Value r, const Shape *want, uint32_t index)
+{
+    if (IS_DATA(r) && (AS_DATA(r)->shape->flags & SHAPE_EXN) &&
+        strcmp(want->fields[index], "Message") == 0) {
+        Buf b;
+        buf_init(&b, &vm->mem);
+        vm_exn_message(&b, r);
+        ObjString *s = b.failed ? NULL : str_new(vm, b.data ? b.data : "", b.len);
+        buf_free(&b);
+        if (!s)
+            vm_throw(vm, FSRS_ENOMEM, "out of memory");
+        return mk_obj(s);
+    }
+    return AS_DATA(r)->items[field_slow(vm, r, want, index)];
+}
+
 /* A fresh copy of the record in *slot, which keeps it alive meanwhile. */
 static VM_COLD Value record_copy(fsrs_vm *vm, Value *slot)
 {
@@ -481,7 +630,31 @@ static _Noreturn void not_a_cons(fsrs_vm *vm, Value v)
 
 static _Noreturn void match_fail(fsrs_vm *vm)
 {
-    vm_throw(vm, FSRS_ERUNTIME, "incomplete match: the match cases were incomplete");
+    vm_throw_exn(vm, EXN_MATCH_FAILURE, "The match cases were incomplete",
+                 "incomplete match: the match cases were incomplete");
+}
+
+/* --------------------------------------------------------- exceptions --- */
+
+/* OP_TRY: the running frame handles exceptions at `ip` until OP_ENDTRY;
+ * the exception value is pushed where the stack top is now. */
+static VM_COLD void push_handler(fsrs_vm *vm, const uint32_t *ip)
+{
+    if (vm->nhandlers == vm->caphandlers) {
+        uint32_t cap = vm->caphandlers ? vm->caphandlers * 2 : 16;
+        Handler *h = mem_realloc(&vm->mem, vm->handlers, vm->caphandlers * sizeof(Handler),
+                                 cap * sizeof(Handler));
+        if (!h)
+            vm_throw(vm, FSRS_ENOMEM, "out of memory entering 'try'");
+        vm->handlers = h;
+        vm->caphandlers = cap;
+    }
+    Handler *h = &vm->handlers[vm->nhandlers++];
+    h->nframes = vm->nframes;
+    h->native_depth = vm->native_depth;
+    h->sp = (size_t)(vm->sp - vm->stack);
+    h->nhandles = vm->nhandles;
+    h->ip = ip;
 }
 
 /* -------------------------------------------------------- the run loop --- */
@@ -1098,7 +1271,8 @@ static void execute(fsrs_vm *vm)
             NEXT();
         }
         SAVE();
-        sp[-1] = AS_DATA(v)->items[field_slow(vm, v, shape, A_U)];
+        Value fv = field_or_message(vm, v, shape, A_U);
+        sp[-1] = fv;
         NEXT();
     }
     CASE(COPY): {
@@ -1137,6 +1311,20 @@ static void execute(fsrs_vm *vm)
         NEXT();
     }
 
+    CASE(TRY): {
+        SAVE();
+        push_handler(vm, ip + A_S);
+        NEXT();
+    }
+    CASE(ENDTRY): {
+        vm->nhandlers--;
+        NEXT();
+    }
+    CASE(RERAISE): {
+        SAVE();
+        vm_reraise(vm, sp[-1]);
+    }
+
 #if !defined(__GNUC__)
         default:
             SAVE();
@@ -1153,34 +1341,100 @@ static void execute(fsrs_vm *vm)
 /*
  * Apply stack[pos] to the argc values above it (vm->sp is their top) and
  * run to completion.  Returns FSRS_OK with the result in *out, or an error
- * code after the VM was restored to the state before the call.
+ * code after the VM was restored to the state before the call.  Script
+ * handlers entered during the call catch exceptions here; one that none
+ * catches is reported (error callback) and returned as a status.
  */
 int vm_run_call(fsrs_vm *vm, size_t pos, int argc, Value *out)
 {
     ErrorJmp j;
     j.prev = vm->jmp;
+    j.nhandlers = vm->nhandlers;
     vm->jmp = &j;
-    uint32_t saved_frames = vm->nframes;
+    uint32_t saved_frames = vm->nframes, saved_native = vm->native_depth;
     bool outermost = j.prev == NULL;
     if (outermost)
         limits_reset(vm);
     if (setjmp(j.buf)) {
-        vm->nframes = saved_frames;
-        vm->sp = vm->stack + pos;
-        vm->jmp = j.prev;
-        const fsrs_error *e = fsrs_error_last();
-        if (vm->cfg.error && e)
-            vm->cfg.error(e, vm->cfg.userdata);
-        return e ? e->code : FSRS_ERUNTIME;
+        if (!vm_catch(vm, &j)) {
+            vm->nframes = saved_frames;
+            vm->native_depth = saved_native;
+            vm->nhandlers = j.nhandlers;
+            vm->exn = mk_unit();
+            vm->sp = vm->stack + pos;
+            vm->jmp = j.prev;
+            const fsrs_error *e = fsrs_error_last();
+            if (vm->cfg.error && e)
+                vm->cfg.error(e, vm->cfg.userdata);
+            return e ? e->code : FSRS_ERUNTIME;
+        }
+    } else {
+        call_value(vm, pos, argc);
+        if (vm->nframes > saved_frames)
+            vm->frames[vm->nframes - 1].entry = true;
     }
-    uint32_t depth = vm->nframes;
-    call_value(vm, pos, argc);
-    if (vm->nframes > depth) {
-        vm->frames[vm->nframes - 1].entry = true;
+    if (vm->nframes > saved_frames)
         execute(vm);
-    }
     *out = vm->stack[pos];
     vm->sp = vm->stack + pos;
     vm->jmp = j.prev;
     return FSRS_OK;
+}
+
+/* ------------------------------------------------------------ natives --- */
+
+size_t vm_push_x(fsrs_vm *vm, Value v)
+{
+    Value *top = stack_reserve(vm, vm->sp, 1);
+    *top = v;
+    vm->sp = top + 1;
+    return (size_t)(top - vm->stack);
+}
+
+/* See vm.h for the rules natives follow around this call. */
+Value vm_apply_x(fsrs_vm *vm, Value f, int argc, const Value *args)
+{
+    Value copy[8];
+    if (argc < 0 || argc > 8)
+        vm_throw(vm, FSRS_ERROR, "vm_apply_x: %d arguments", argc);
+    if (argc)
+        memcpy(copy, args, (size_t)argc * sizeof(Value));
+    if (vm->native_depth >= VM_MAX_NATIVE_DEPTH)
+        vm_throw(vm, FSRS_ELIMIT, "stack overflow: library functions calling functions nested "
+                                  "more than %d deep", VM_MAX_NATIVE_DEPTH);
+    /* a call from a native counts against the budget like any other */
+    if (--vm->ticks <= 0)
+        vm_check_limits(vm);
+    Value *top = stack_reserve(vm, vm->sp, (size_t)argc + 1);
+    size_t pos = (size_t)(top - vm->stack);
+    top[0] = f;
+    if (argc)
+        memcpy(top + 1, copy, (size_t)argc * sizeof(Value));
+    vm->sp = top + 1 + argc;
+    ErrorJmp j;
+    j.prev = vm->jmp;
+    j.nhandlers = vm->nhandlers;
+    vm->jmp = &j;
+    uint32_t depth = vm->nframes, native = vm->native_depth;
+    vm->native_depth = native + 1;
+    if (setjmp(j.buf)) {
+        if (!vm_catch(vm, &j)) {
+            /* no handler of this level: on to the enclosing one, past the
+             * native's C frames */
+            vm->native_depth = native;
+            vm->jmp = j.prev;
+            longjmp(j.prev->buf, 1);
+        }
+    } else {
+        call_value(vm, pos, argc);
+        if (vm->nframes > depth)
+            vm->frames[vm->nframes - 1].entry = true;
+    }
+    if (vm->nframes > depth)
+        execute(vm);
+    vm->native_depth = native;
+    vm->jmp = j.prev;
+    Value r = vm->stack[pos];
+    vm->sp = vm->stack + pos;
+    return r;
 }

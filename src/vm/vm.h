@@ -41,10 +41,51 @@ typedef struct HostFn {
     ObjNative *native;    /* owned by the VM, not on the GC heap */
 } HostFn;
 
+/* One level of running code: a public entry point (vm_run_call) or a
+ * function called from a native (vm_apply_x).  Errors longjmp to the
+ * innermost level; handlers at or above `nhandlers` belong to it. */
 typedef struct ErrorJmp {
     jmp_buf buf;
     struct ErrorJmp *prev;
+    uint32_t nhandlers;
 } ErrorJmp;
+
+/* A running `try` (OP_TRY): where to resume when an exception reaches it. */
+typedef struct Handler {
+    uint32_t nframes;      /* frames when the try began: its frame is the top */
+    uint32_t native_depth; /* vm->native_depth then */
+    size_t sp;             /* stack index the exception value is pushed at */
+    size_t nhandles;       /* vm->nhandles then */
+    const uint32_t *ip;    /* the handler's first instruction */
+} Handler;
+
+/* The built-in exceptions: F#'s Failure (System.Exception) and the .NET
+ * exceptions the VM and the library raise.  builtin_exn_shape gives their
+ * union cases (type exn). */
+enum {
+    EXN_FAILURE,
+    EXN_ARGUMENT,
+    EXN_DIVIDE_BY_ZERO,
+    EXN_KEY_NOT_FOUND,
+    EXN_INDEX_OUT_OF_RANGE,
+    EXN_INVALID_OPERATION,
+    EXN_MATCH_FAILURE,
+    EXN__COUNT
+};
+
+/* A copy of the error an exception was raised with, so that rethrowing it
+ * reports where it was first raised. */
+typedef struct SavedError {
+    int code, line;
+    char file[256];
+    char message[1024];
+    char trace[4096];
+} SavedError;
+
+/* Natives that call functions (vm_apply_x) nest C frames; past this depth
+ * the call fails with a stack overflow error instead of exhausting the C
+ * stack. */
+#define VM_MAX_NATIVE_DEPTH 200
 
 struct fsrs_vm {
     fsrs_config cfg;
@@ -89,6 +130,20 @@ struct fsrs_vm {
     atomic_int interrupt;
     char raised[512];     /* message from fsrs_vm_raise */
     bool has_raised;
+
+    /* exceptions */
+    Handler *handlers;    /* running `try`s, innermost last */
+    uint32_t nhandlers, caphandlers;
+    uint32_t native_depth; /* vm_apply_x calls running */
+    Value exn;            /* the exception in flight; unit: made at the catch
+                             from exn_kind and exn_msg */
+    int exn_kind;         /* EXN_* */
+    bool exn_catchable;   /* runtime errors are; limits, interrupts and out
+                             of memory are not */
+    char exn_msg[1024];   /* its Message */
+    Value caught;         /* the exception the latest handler took (reraise) */
+    SavedError *caught_err; /* and the error it was raised with (lazily made) */
+    bool caught_err_ok;
 };
 
 /* Keeps rarely taken work out of the interpreter loop and the collector's
@@ -105,9 +160,58 @@ _Noreturn void vm_throw(fsrs_vm *vm, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+/* As vm_throw, for an error that scripts see as the built-in exception
+ * `kind` (EXN_*) with Message `message` (NULL: the formatted text). */
+_Noreturn void vm_throw_exn(fsrs_vm *vm, int kind, const char *message, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+/* Raise the exception value exn (`raise`); reraise keeps the error and
+ * trace exn was first raised with when it is the one a handler took. */
+_Noreturn void vm_raise_value(fsrs_vm *vm, Value exn);
+_Noreturn void vm_reraise(fsrs_vm *vm, Value exn);
+/* The Message of an exception value, into out. */
+struct Buf;
+void vm_exn_message(struct Buf *out, Value exn);
 void vm_output(fsrs_vm *vm, bool err, const char *s, size_t n);
 /* Apply stack[pos] to the argc values above it and run to completion. */
 int vm_run_call(fsrs_vm *vm, size_t pos, int argc, Value *out);
+
+/*
+ * Calling script functions from natives.
+ *
+ * vm_apply_x applies f (a closure, partial application or native) to the
+ * argc (0..8) values at args and returns the result, running the called
+ * code in a nested run of the interpreter.  Errors and exceptions are not
+ * returned: they unwind to the nearest handler (a script `try` or the
+ * public entry point), skipping the C frames of the native.  The
+ * instruction budget, interrupts and max_call_depth apply as to any call;
+ * natives calling functions may nest VM_MAX_NATIVE_DEPTH deep.
+ *
+ * Rules for a native that calls it:
+ *  - the VM stack may move during the call: a pointer into it (the
+ *    native's own `args`, anything from vm->stack) is stale afterwards.
+ *    Keep indices (vm_native_base) and recompute pointers after each call.
+ *  - the collector may run during the call: every heap value the native
+ *    still needs (its arguments are safe in their slots) must be in a VM
+ *    stack slot (vm_push_x), not only in a C local.  The result is
+ *    returned unrooted: store it before the next call or allocation.
+ *  - args may point into the VM stack: they are copied first.
+ *  - never write `vm->stack[i] = vm_apply_x(...)`: C may compute the
+ *    slot's address before the call; take the result in a local first.
+ * Only inside the VM (a native, with an enclosing run level).
+ */
+Value vm_apply_x(fsrs_vm *vm, Value f, int argc, const Value *args);
+/* Push v above the stack top (growing the stack: pointers into it go
+ * stale) and return its index; values pushed by a native are dropped when
+ * it returns. */
+size_t vm_push_x(fsrs_vm *vm, Value v);
+/* The stack index of a native's args pointer. */
+static inline size_t vm_native_base(const fsrs_vm *vm, const Value *args)
+{
+    return (size_t)(args - vm->stack);
+}
 
 /* gc.c.  The *_x variants throw (inside the VM only); the others return
  * NULL on failure and never jump (host API paths). */
@@ -125,9 +229,31 @@ bool handle_push(fsrs_vm *vm, Value v);
 bool gc_retire_reserve(fsrs_vm *vm);
 void gc_retire_chunk(fsrs_vm *vm, fsrs_chunk *chunk, Value *globals, uint32_t nglobals);
 
-/* builtins.c */
+/* builtins.c.  A builtin's index is its table's position in the list of
+ * tables (builtins.c) times BUILTIN_TABLE_SPAN plus its place in the
+ * table, so OP_BUILTIN finds it without a search. */
+#define BUILTIN_TABLE_SPAN 0x1000
 const ObjNative *builtin_get(int index);
-int builtin_count(void);
+const Shape *builtin_exn_shape(int kind);
+
+/* A library file's natives (lib_*.c): names are qualified ("List.map"). */
+typedef struct NativeTable {
+    const ObjNative *fns;
+    int n;
+} NativeTable;
+
+#define VM_NATIVE(fname, ar, cname)                                                         \
+    {                                                                                       \
+        .obj = {.next = NULL, .type = O_NATIVE, .marked = 0, .is_static = 1, .size = 0},   \
+        .fn = cname, .arity = ar, .aux = 0, .name = fname, .userdata = NULL, .data = NULL,  \
+        .owner = NULL                                                                       \
+    }
+#define VM_NATIVE_TABLE(fns) {fns, (int)(sizeof fns / sizeof fns[0])}
+
+extern const NativeTable lib_list_table;
+extern const NativeTable lib_option_table;
+extern const NativeTable lib_math_table;
+extern const NativeTable lib_array_table;
 
 /* format.c */
 struct Buf;
