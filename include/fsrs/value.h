@@ -55,6 +55,7 @@ typedef enum fsrs_type {
     FSRS_TYPE_FUNCTION,
     FSRS_TYPE_RECORD,   /* a record value (declared type, structural, or fsrs_record_new) */
     FSRS_TYPE_UNION,    /* a union case value, including Some/None and Ok/Error */
+    FSRS_TYPE_ARRAY,    /* a mutable array [| ... |] */
     FSRS_TYPE_OTHER
 } fsrs_type;
 
@@ -76,6 +77,7 @@ fsrs_value fsrs_nil(void); /* the empty list [] */
 int fsrs_string_new(fsrs_vm *vm, const char *bytes, size_t len, fsrs_value *out);
 int fsrs_tuple_new(fsrs_vm *vm, size_t n, const fsrs_value *items, fsrs_value *out);
 int fsrs_list_new(fsrs_vm *vm, size_t n, const fsrs_value *items, fsrs_value *out);
+int fsrs_array_new(fsrs_vm *vm, size_t n, const fsrs_value *items, fsrs_value *out);
 
 /*
  * Readers.  A reader called on a value of the wrong type returns the zero of
@@ -88,6 +90,12 @@ double fsrs_value_as_float(fsrs_value v);
 const char *fsrs_value_as_string(fsrs_value v, size_t *len_out);
 size_t fsrs_tuple_size(fsrs_value v);
 fsrs_value fsrs_tuple_get(fsrs_value v, size_t i);
+/* Arrays: size, item i (unit when out of range), and an in-place store
+ * (false when v is not an array or i is out of range).  A store is seen
+ * by the script that holds the array, as `arr.[i] <- x` would be. */
+size_t fsrs_array_size(fsrs_value v);
+fsrs_value fsrs_array_get(fsrs_value v, size_t i);
+bool fsrs_array_set(fsrs_value v, size_t i, fsrs_value x);
 bool fsrs_list_is_empty(fsrs_value v);
 fsrs_value fsrs_list_head(fsrs_value v);
 fsrs_value fsrs_list_tail(fsrs_value v);

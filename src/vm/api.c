@@ -371,6 +371,20 @@ int fsrs_tuple_new(fsrs_vm *vm, size_t n, const fsrs_value *items, fsrs_value *o
     return keep_value(vm, mk_obj(t), out);
 }
 
+int fsrs_array_new(fsrs_vm *vm, size_t n, const fsrs_value *items, fsrs_value *out)
+{
+    if (!vm || !out || (n && !items) || n > (UINT32_MAX - sizeof(ObjArray)) / sizeof(Value))
+        return fsrs__error_set(FSRS_EINVAL, NULL, 0, 0, "fsrs_array_new: invalid argument");
+    size_t size = sizeof(ObjArray) + n * sizeof(Value);
+    ObjArray *a = gc_alloc(vm, size, O_ARRAY);
+    if (!a)
+        return alloc_failed(vm, size);
+    a->n = (uint32_t)n;
+    if (n)
+        memcpy(a->items, items, n * sizeof(Value));
+    return keep_value(vm, mk_obj(a), out);
+}
+
 int fsrs_list_new(fsrs_vm *vm, size_t n, const fsrs_value *items, fsrs_value *out)
 {
     if (!vm || !out || (n && !items))

@@ -251,6 +251,7 @@ fsrs_type fsrs_value_type(fsrs_value v)
     case O_NATIVE: return FSRS_TYPE_FUNCTION;
     case O_DATA:
         return AS_DATA(v)->shape->kind == SHAPE_RECORD ? FSRS_TYPE_RECORD : FSRS_TYPE_UNION;
+    case O_ARRAY: return FSRS_TYPE_ARRAY;
     default: return FSRS_TYPE_OTHER;
     }
 }
@@ -259,7 +260,7 @@ const char *fsrs_type_name(fsrs_type t)
 {
     static const char *const names[] = {"unit",  "bool",  "int",      "float",  "char",
                                         "string", "tuple", "list",     "function", "record",
-                                        "union",  "other"};
+                                        "union",  "array", "other"};
     return (unsigned)t <= FSRS_TYPE_OTHER ? names[t] : "other";
 }
 
@@ -292,6 +293,21 @@ fsrs_value fsrs_tuple_get(fsrs_value v, size_t i)
     if (!IS_TUPLE(v) || i >= AS_TUPLE(v)->n)
         return mk_unit();
     return AS_TUPLE(v)->items[i];
+}
+
+size_t fsrs_array_size(fsrs_value v) { return IS_ARRAY(v) ? AS_ARRAY(v)->n : 0; }
+
+fsrs_value fsrs_array_get(fsrs_value v, size_t i)
+{
+    return IS_ARRAY(v) && i < AS_ARRAY(v)->n ? AS_ARRAY(v)->items[i] : mk_unit();
+}
+
+bool fsrs_array_set(fsrs_value v, size_t i, fsrs_value x)
+{
+    if (!IS_ARRAY(v) || i >= AS_ARRAY(v)->n)
+        return false;
+    AS_ARRAY(v)->items[i] = x;
+    return true;
 }
 
 bool fsrs_list_is_empty(fsrs_value v) { return !IS_CONS(v); }

@@ -408,6 +408,39 @@ Test(api, host_records_are_script_records, .timeout = 10)
     fsrs_vm_free(vm);
 }
 
+Test(api, host_arrays_are_shared_with_the_script, .timeout = 10)
+{
+    fsrs_vm *vm = vm_with(NULL, "let total (a: int[]) = Array.sum a\n"
+                                "let first (a: int[]) = a.[0]\n"
+                                "let make n = Array.create n 7\n");
+    size_t mark = fsrs_vm_mark(vm);
+    fsrs_value a, r;
+    cr_assert_eq(fsrs_array_new(vm, 3, (fsrs_value[]){fsrs_int(1), fsrs_int(2), fsrs_int(3)}, &a),
+                 FSRS_OK);
+    cr_assert_eq(fsrs_value_type(a), FSRS_TYPE_ARRAY);
+    cr_assert_str_eq(fsrs_type_name(FSRS_TYPE_ARRAY), "array");
+    cr_assert_eq(fsrs_vm_call(vm, "total", 1, &a, &r), FSRS_OK, "%s", last_message());
+    cr_assert_eq(fsrs_value_as_int(r), 6);
+    cr_assert(fsrs_array_set(a, 2, fsrs_int(10)));
+    cr_assert_not(fsrs_array_set(a, 3, fsrs_int(0)));
+    cr_assert_not(fsrs_array_set(fsrs_int(1), 0, fsrs_int(0)));
+    cr_assert_eq(fsrs_vm_call(vm, "total", 1, &a, &r), FSRS_OK, "%s", last_message());
+    cr_assert_eq(fsrs_value_as_int(r), 13);
+    cr_assert_eq(fsrs_vm_call(vm, "make", 1, (fsrs_value[]){fsrs_int(4)}, &r), FSRS_OK);
+    cr_assert_eq(fsrs_array_size(r), 4);
+    cr_assert_eq(fsrs_value_as_int(fsrs_array_get(r, 3)), 7);
+    cr_assert_eq(fsrs_value_type(fsrs_array_get(r, 4)), FSRS_TYPE_UNIT);
+    char buf[64];
+    fsrs_value_format(a, buf, sizeof buf);
+    cr_assert_str_eq(buf, "[|1; 2; 10|]");
+    fsrs_value empty;
+    cr_assert_eq(fsrs_array_new(vm, 0, NULL, &empty), FSRS_OK);
+    cr_assert_eq(fsrs_array_size(empty), 0);
+    cr_assert_eq(fsrs_array_new(vm, 1, NULL, &empty), FSRS_EINVAL);
+    fsrs_vm_release(vm, mark);
+    fsrs_vm_free(vm);
+}
+
 Test(api, record_new_rejects_bad_field_lists, .timeout = 10)
 {
     fsrs_vm *vm = vm_with(NULL, "let x = 1\n");
