@@ -102,7 +102,10 @@
                                   K[B]; other shapes: by name) = v */ \
     X(TEST_TAG,     "j+")      /* if pop is not a union value of case tag B: ip += A */ \
     X(CASEFIELD,    "u")       /* push field A of pop (a union value whose tag was \
-                                  just tested) */
+                                  just tested) */ \
+    X(MEMBER,       "n+")      /* pop A arguments and the receiver below them; push \
+                                  receiver.M(arguments), M the member id B \
+                                  (vm/member.h), chosen by the receiver's type */
 
 typedef enum OpCode {
 #define X(name, fmt) OP_##name,

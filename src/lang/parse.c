@@ -1163,7 +1163,57 @@ static Expr *parse_list(Parser *p, Token *open)
     return e;
 }
 
-/* Field access after a closing bracket: (f x).Name.Other */
+/* call_args := '(' ')' | '(' items ')'  -- the arguments of a method call
+ * written right after its name, as in s.Substring(1, 2) */
+static Expr *parse_call_args(Parser *p)
+{
+    Token *open = lay_next(p);
+    Token *in = lay_raw(p);
+    if (in->kind == TK_RPAREN) {
+        lay_next(p);
+        return new_expr(p, E_UNIT, open);
+    }
+    LayoutSave s = lay_push(p, in->col);
+    Expr *e = parse_items(p, in->col);
+    lay_pop(p, s);
+    expect_closer(p, TK_RPAREN, open);
+    return e;
+}
+
+/* fn applied to the call_args that follow it without a space */
+static Expr *high_prec_app(Parser *p, Expr *fn, Token *at)
+{
+    PtrVec args = {0};
+    vec_push(p, &args, parse_call_args(p));
+    Expr *app = new_expr(p, E_APP, at);
+    app->a = fn;
+    app->items = (Expr **)args.v;
+    app->nitems = args.n;
+    return app;
+}
+
+/* Whether '(' ... ')' follows without a space, itself followed by '.Name'
+ * without spaces: x.Trim().Length applies x.Trim before reading Length. */
+static bool call_then_member(Parser *p)
+{
+    Token *t = lay_raw(p);
+    if (t->kind != TK_LPAREN || t->space_before)
+        return false;
+    int depth = 0;
+    for (;; t++) {
+        if (t->kind == TK_EOF)
+            return false;
+        if (t->kind == TK_LPAREN)
+            depth++;
+        else if (t->kind == TK_RPAREN && --depth == 0)
+            break;
+    }
+    return t[1].kind == TK_DOT && !t[1].space_before && t[2].kind == TK_IDENT &&
+           !t[2].space_before;
+}
+
+/* postfix := ('.' Name [call_args])*  -- field access and method calls
+ * after a closing bracket or a call: (f x).Name.Other, s.Trim().Length */
 static Expr *parse_postfix(Parser *p, Expr *e)
 {
     while (lay_raw(p)->kind == TK_DOT && !lay_raw(p)->space_before &&
@@ -1174,6 +1224,8 @@ static Expr *parse_postfix(Parser *p, Expr *e)
         f->a = e;
         f->str = n->text;
         e = f;
+        if (lay_raw(p)->kind == TK_LPAREN && !lay_raw(p)->space_before)
+            e = high_prec_app(p, e, dot);
     }
     return e;
 }
@@ -1262,7 +1314,7 @@ static Expr *parse_atom(Parser *p)
         Expr *e = new_expr(p, E_STRING, t);
         e->str = t->text;
         e->str_len = t->str_len;
-        return e;
+        return parse_postfix(p, e);
     }
     case TK_CHAR: {
         lay_next(p);
@@ -1283,6 +1335,8 @@ static Expr *parse_atom(Parser *p)
         /* qualified name: A.b.c with no spaces around the dots; the
          * compiler splits it into a value and field accesses */
         e->str = parse_dotted_name(p, t);
+        if (call_then_member(p))
+            return parse_postfix(p, high_prec_app(p, e, t));
         return e;
     }
     case TK_LBRACE:

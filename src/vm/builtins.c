@@ -244,17 +244,52 @@ static const ObjNative builtins[] = {
 
 #define NBUILTINS ((int)(sizeof builtins / sizeof builtins[0]))
 
+/* The libraries in files of their own, searched after the table above. */
+static const Lib *const libs[] = {&lib_string, &lib_map};
+
+#define NLIBS ((int)(sizeof libs / sizeof libs[0]))
+
 int builtin_lookup(const char *name)
 {
     for (int i = 0; i < NBUILTINS; i++)
         if (strcmp(builtins[i].name, name) == 0)
             return i;
+    int base = NBUILTINS;
+    for (int l = 0; l < NLIBS; l++) {
+        for (int i = 0; i < libs[l]->nfns; i++)
+            if (strcmp(libs[l]->fns[i].name, name) == 0)
+                return base + i;
+        base += libs[l]->nfns;
+        for (int i = 0; i < libs[l]->nvalues; i++)
+            if (strcmp(libs[l]->values[i].name, name) == 0)
+                return base + i;
+        base += libs[l]->nvalues;
+    }
     return -1;
 }
 
-const ObjNative *builtin_get(int index) { return &builtins[index]; }
+const Obj *builtin_get(int index)
+{
+    if (index < NBUILTINS)
+        return &builtins[index].obj;
+    index -= NBUILTINS;
+    for (int l = 0;; l++) {
+        if (index < libs[l]->nfns)
+            return &libs[l]->fns[index].obj;
+        index -= libs[l]->nfns;
+        if (index < libs[l]->nvalues)
+            return libs[l]->values[index].obj;
+        index -= libs[l]->nvalues;
+    }
+}
 
-int builtin_count(void) { return NBUILTINS; }
+int builtin_count(void)
+{
+    int n = NBUILTINS;
+    for (int l = 0; l < NLIBS; l++)
+        n += libs[l]->nfns + libs[l]->nvalues;
+    return n;
+}
 
 /* ------------------------------------------------- option and Result --- */
 

@@ -7,6 +7,7 @@
 
 #include "lang/types.h"
 #include "vm/object.h"
+#include "vm/tree.h"
 
 uint32_t string_hash(const char *s, size_t n)
 {
@@ -83,6 +84,9 @@ bool value_equal(Value a, Value b)
             b = t->items[t->n - 1];
             continue;
         }
+        case O_MAP:
+        case O_SET:
+            return tree_equal((const ObjTree *)x, (const ObjTree *)y);
         default:
             return false; /* functions: identity only */
         }
@@ -176,6 +180,9 @@ int value_compare(Value a, Value b, const char **err)
             b = t->items[t->n - 1];
             continue;
         }
+        case O_MAP:
+        case O_SET:
+            return tree_compare((const ObjTree *)x, (const ObjTree *)y, err);
         default:
             *err = "functions cannot be compared";
             return 0;
@@ -202,6 +209,8 @@ const char *value_type_name(Value v)
         const Shape *s = AS_DATA(v)->shape;
         return s->flags & SHAPE_ANONYMOUS ? "record" : s->type_name;
     }
+    case O_MAP: return "Map";
+    case O_SET: return "Set";
     default: return "function";
     }
 }

@@ -21,6 +21,7 @@
 #include "lang/opcodes.h"
 #include "lang/types.h"
 #include "util/error.h"
+#include "vm/member.h"
 #include "vm/vm.h"
 
 #define LIKELY(x) __builtin_expect(!!(x), 1)
@@ -1098,6 +1099,15 @@ static void execute(fsrs_vm *vm)
             NEXT();
         }
         SAVE();
+        if (UNLIKELY(!IS_DATA(v))) {
+            /* a field name that is also a member (s.Length) */
+            bool method;
+            int id = member_lookup(shape->fields[A_U], &method);
+            if (id >= 0 && !method) {
+                sp[-1] = member_invoke(vm, sp - 1, 0, id);
+                NEXT();
+            }
+        }
         sp[-1] = AS_DATA(v)->items[field_slow(vm, v, shape, A_U)];
         NEXT();
     }
@@ -1134,6 +1144,15 @@ static void execute(fsrs_vm *vm)
             case_field_error(vm, v, A_U);
         }
         sp[-1] = AS_DATA(v)->items[A_U];
+        NEXT();
+    }
+    CASE(MEMBER): {
+        uint32_t id = *ip++;
+        uint32_t n = A_U;
+        SAVE();
+        Value r = member_invoke(vm, sp - n - 1, (int)n, (int)id);
+        sp -= n;
+        sp[-1] = r;
         NEXT();
     }
 

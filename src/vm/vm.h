@@ -126,8 +126,34 @@ bool gc_retire_reserve(fsrs_vm *vm);
 void gc_retire_chunk(fsrs_vm *vm, fsrs_chunk *chunk, Value *globals, uint32_t nglobals);
 
 /* builtins.c */
-const ObjNative *builtin_get(int index);
+const Obj *builtin_get(int index);
 int builtin_count(void);
+
+/* A library of builtins in a file of its own (lib_*.c): static natives
+ * found by their names ("String.length") and a few other static values
+ * ("Map.empty").  builtins.c lists the libraries the compiler searches. */
+typedef struct LibValue {
+    const char *name;
+    const Obj *obj;
+} LibValue;
+
+typedef struct Lib {
+    const ObjNative *fns;
+    int nfns;
+    const LibValue *values;
+    int nvalues;
+} Lib;
+
+#define LIB_NATIVE(fname, ar, cname)                                                         \
+    {                                                                                        \
+        .obj = {.next = NULL, .type = O_NATIVE, .marked = 0, .is_static = 1, .size = 0},    \
+        .fn = cname, .arity = ar, .aux = 0, .name = fname, .userdata = NULL, .data = NULL,   \
+        .owner = NULL                                                                        \
+    }
+#define LIB_COUNT(array) ((int)(sizeof(array) / sizeof((array)[0])))
+
+extern const Lib lib_string; /* lib_string.c */
+extern const Lib lib_map;    /* lib_map.c: Map and Set */
 
 /* format.c */
 struct Buf;
