@@ -273,7 +273,7 @@ static const TreeNode *extreme(fsrs_vm *vm, const char *fn, Value v, bool max)
 {
     const TreeNode *n = want_set(vm, fn, v)->root;
     if (!n)
-        vm_throw(vm, FSRS_ERUNTIME, "The input sequence was empty.");
+        vm_throw(vm, FSRS_ERUNTIME, "Set contains no elements. (Parameter 's')");
     while (max ? n->right : n->left)
         n = max ? n->right : n->left;
     return n;

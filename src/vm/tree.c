@@ -72,16 +72,21 @@ static int key_compare(Ctx *c, Value a, Value b)
 
 static uint32_t height(const TreeNode *n) { return n ? n->height : 0; }
 
+static _Noreturn void alloc_failed(Ctx *c, size_t size)
+{
+    fsrs_vm *vm = c->vm;
+    if (vm->cfg.memory_limit && vm->bytes + size > vm->cfg.memory_limit)
+        ctx_fail(c, FSRS_ELIMIT, "memory limit exceeded");
+    ctx_fail(c, FSRS_ENOMEM, "out of memory");
+}
+
 /* A new node over l and r; l, r, key and val must be reachable. */
 static TreeNode *node(Ctx *c, TreeNode *l, Value key, Value val, TreeNode *r)
 {
     fsrs_vm *vm = c->vm;
     TreeNode *n = gc_alloc(vm, sizeof(TreeNode), O_TREENODE);
-    if (!n) {
-        if (vm->cfg.memory_limit && vm->bytes + sizeof(TreeNode) > vm->cfg.memory_limit)
-            ctx_fail(c, FSRS_ELIMIT, "memory limit exceeded");
-        ctx_fail(c, FSRS_ENOMEM, "out of memory");
-    }
+    if (!n)
+        alloc_failed(c, sizeof(TreeNode));
     uint32_t hl = height(l), hr = height(r);
     n->height = (hl > hr ? hl : hr) + 1;
     n->left = l;
@@ -177,7 +182,7 @@ static Value finish(Ctx *c, int type, uint32_t count, TreeNode *root)
 {
     ObjTree *t = gc_alloc(c->vm, sizeof(ObjTree), type);
     if (!t)
-        ctx_fail(c, FSRS_ENOMEM, "out of memory");
+        alloc_failed(c, sizeof(ObjTree));
     t->count = count;
     t->root = root;
     c->vm->nhandles = c->mark;

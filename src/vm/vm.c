@@ -1180,12 +1180,15 @@ int vm_run_call(fsrs_vm *vm, size_t pos, int argc, Value *out)
     j.prev = vm->jmp;
     vm->jmp = &j;
     uint32_t saved_frames = vm->nframes;
+    /* natives root their work in handles; an error drops what they kept */
+    size_t saved_handles = vm->nhandles;
     bool outermost = j.prev == NULL;
     if (outermost)
         limits_reset(vm);
     if (setjmp(j.buf)) {
         vm->nframes = saved_frames;
         vm->sp = vm->stack + pos;
+        vm->nhandles = saved_handles;
         vm->jmp = j.prev;
         const fsrs_error *e = fsrs_error_last();
         if (vm->cfg.error && e)
