@@ -1021,7 +1021,7 @@ static void emit_getfield(Fn *f, const char *name, int line, int col)
         if (id >= 0 && method)
             cerror(C, line, col, "The method '%s' must be called: write x.%s(...)", name, name);
         if (id < 0)
-            cerror(C, line, col, "The record field '%s' is not defined.", name);
+            cerror(C, line, col, "The field, constructor or member '%s' is not defined.", name);
         C->line = line;
         emit(f, OP_MEMBER, 0);
         emit_word(f, (uint32_t)id);
