@@ -45,7 +45,7 @@
 #endif
 
 static const char *const PROGRAMS[] = {"fib", "tailloop", "closures", "list", "strings",
-                                       "records"};
+                                       "records", "maps"};
 #define NPROGRAMS (sizeof PROGRAMS / sizeof PROGRAMS[0])
 
 enum { SIDE_FSRS = 0, SIDE_LUA = 1, NSIDES = 2 };

@@ -44,6 +44,7 @@
 #include "lang/chunk.h"
 #include "lang/opcodes.h"
 #include "lang/types.h"
+#include "vm/member.h"
 
 typedef struct Var {
     const char *name; /* NULL for hidden temporaries */
@@ -188,7 +189,7 @@ static int stack_effect(int op, int32_t a)
         return a ? -2 : -1;
     case OP_RESERVE:
         return a;
-    case OP_CALL: case OP_TAILCALL:
+    case OP_CALL: case OP_TAILCALL: case OP_MEMBER:
         return -a;
     case OP_RERAISE:
         return -1;
@@ -1229,8 +1230,19 @@ static void emit_getfield(Fn *f, const char *name, int line, int col)
     const Shape *s = types_record(&C->types, &name, 1, false);
     if (!s && strcmp(name, "Message") == 0)
         s = builtin_exn_record(); /* e.Message of an exception */
-    if (!s)
-        cerror(C, line, col, "The record field '%s' is not defined.", name);
+    if (!s) {
+        /* no record has the field: a property of strings, maps, ... */
+        bool method;
+        int id = member_lookup(name, &method);
+        if (id >= 0 && method)
+            cerror(C, line, col, "The method '%s' must be called: write x.%s(...)", name, name);
+        if (id < 0)
+            cerror(C, line, col, "The field, constructor or member '%s' is not defined.", name);
+        C->line = line;
+        emit(f, OP_MEMBER, 0);
+        emit_word(f, (uint32_t)id);
+        return;
+    }
     C->line = line;
     emit_shape_op(f, OP_GETFIELD, types_field_index(s, name), s);
 }
@@ -1568,10 +1580,74 @@ static bool compile_format(Fn *f, Expr *e, bool tail)
     return true;
 }
 
+/*
+ * x.Name(args) or x.Name arg, where Name is a method of values (strings,
+ * maps, sets) and no record type has a field Name: the receiver, the
+ * arguments (a tuple in parentheses gives several, () none), then
+ * OP_MEMBER.  False if e is no such call.
+ */
+static bool compile_method_call(Fn *f, Expr *e, bool tail)
+{
+    Compiler *C = f->C;
+    Expr *fn = e->a;
+    const char *name;
+    Expr *recv;
+    if (fn->kind == E_FIELD) {
+        name = fn->str;
+        recv = fn->a;
+    } else if (fn->kind == E_VAR) {
+        const char *dot = strrchr(fn->str, '.');
+        Ref r;
+        if (!dot || types_case(&C->types, fn->str) || resolve(f, fn->str, &r))
+            return false;
+        name = dot + 1;
+        size_t n = (size_t)(dot - fn->str);
+        char *prefix = scratch(C, n + 1);
+        memcpy(prefix, fn->str, n);
+        prefix[n] = '\0';
+        recv = scratch(C, sizeof *recv);
+        *recv = *fn;
+        recv->str = prefix;
+    } else {
+        return false;
+    }
+    bool method;
+    int id = member_lookup(name, &method);
+    if (id < 0 || !method || types_record(&C->types, &name, 1, false))
+        return false;
+    compile_expr(f, recv);
+    Expr *arg = e->items[0];
+    int argc = 1;
+    if (arg->kind == E_UNIT) {
+        argc = 0;
+    } else if (arg->kind == E_TUPLE) {
+        for (int i = 0; i < arg->nitems; i++)
+            compile_expr(f, arg->items[i]);
+        argc = arg->nitems;
+    } else {
+        compile_expr(f, arg);
+    }
+    C->line = e->line;
+    emit(f, OP_MEMBER, argc);
+    emit_word(f, (uint32_t)id);
+    if (e->nitems > 1) {
+        for (int i = 1; i < e->nitems; i++)
+            compile_expr(f, e->items[i]);
+        C->line = e->line;
+        emit(f, tail ? OP_TAILCALL : OP_CALL, e->nitems - 1);
+        return true;
+    }
+    if (tail)
+        emit(f, OP_RETURN, 0);
+    return true;
+}
+
 static void compile_app(Fn *f, Expr *e, bool tail)
 {
     Compiler *C = f->C;
     if (compile_format(f, e, tail))
+        return;
+    if (compile_method_call(f, e, tail))
         return;
     if (e->a->kind == E_VAR && e->nitems == 1 && strcmp(e->a->str, "not") == 0) {
         Ref r;

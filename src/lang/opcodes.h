@@ -109,7 +109,10 @@
                                   here, pushes the exception, and goes to ip + A */ \
     X(ENDTRY,       "")        /* leave the innermost try normally */ \
     X(RERAISE,      "")        /* raise the exception on top again (where it was \
-                                  first raised, if it is the one last caught) */
+                                  first raised, if it is the one last caught) */ \
+    X(MEMBER,       "n+")      /* pop A arguments and the receiver below them; push \
+                                  receiver.M(arguments), M the member id B \
+                                  (vm/member.h), chosen by the receiver's type */
 
 typedef enum OpCode {
 #define X(name, fmt) OP_##name,

@@ -1286,8 +1286,59 @@ static bool at_index(Parser *p)
     return t->kind == TK_LBRACK && !t->space_before && !t->bol;
 }
 
-/* Field access and indexing after a closing bracket or a name:
- * (f x).Name.Other, a.[i], a[i].Name */
+
+/* call_args := '(' ')' | '(' items ')'  -- the arguments of a method call
+ * written right after its name, as in s.Substring(1, 2) */
+static Expr *parse_call_args(Parser *p)
+{
+    Token *open = lay_next(p);
+    Token *in = lay_raw(p);
+    if (in->kind == TK_RPAREN) {
+        lay_next(p);
+        return new_expr(p, E_UNIT, open);
+    }
+    LayoutSave s = lay_push(p, in->col);
+    Expr *e = parse_items(p, in->col);
+    lay_pop(p, s);
+    expect_closer(p, TK_RPAREN, open);
+    return e;
+}
+
+/* fn applied to the call_args that follow it without a space */
+static Expr *high_prec_app(Parser *p, Expr *fn, Token *at)
+{
+    PtrVec args = {0};
+    vec_push(p, &args, parse_call_args(p));
+    Expr *app = new_expr(p, E_APP, at);
+    app->a = fn;
+    app->items = (Expr **)args.v;
+    app->nitems = args.n;
+    return app;
+}
+
+/* Whether '(' ... ')' follows without a space, itself followed by '.Name'
+ * without spaces: x.Trim().Length applies x.Trim before reading Length. */
+static bool call_then_member(Parser *p)
+{
+    Token *t = lay_raw(p);
+    if (t->kind != TK_LPAREN || t->space_before)
+        return false;
+    int depth = 0;
+    for (;; t++) {
+        if (t->kind == TK_EOF)
+            return false;
+        if (t->kind == TK_LPAREN)
+            depth++;
+        else if (t->kind == TK_RPAREN && --depth == 0)
+            break;
+    }
+    return t[1].kind == TK_DOT && !t[1].space_before && t[2].kind == TK_IDENT &&
+           !t[2].space_before;
+}
+
+/* postfix := (index | '.' Name [call_args] index*)*  -- field access,
+ * method calls and indexing after a closing bracket, a call or a name:
+ * (f x).Name.Other, s.Trim().Length, a.[i], a[i].Name */
 static Expr *parse_postfix(Parser *p, Expr *e)
 {
     while (at_index(p))
@@ -1300,6 +1351,8 @@ static Expr *parse_postfix(Parser *p, Expr *e)
         f->a = e;
         f->str = n->text;
         e = f;
+        if (lay_raw(p)->kind == TK_LPAREN && !lay_raw(p)->space_before)
+            e = high_prec_app(p, e, dot);
         while (at_index(p))
             e = parse_index(p, e);
     }
@@ -1461,6 +1514,8 @@ static Expr *parse_atom(Parser *p)
         /* qualified name: A.b.c with no spaces around the dots; the
          * compiler splits it into a value and field accesses */
         e->str = parse_dotted_name(p, t);
+        if (call_then_member(p))
+            return parse_postfix(p, high_prec_app(p, e, t));
         if (at_index(p))
             return parse_postfix(p, e);
         return e;

@@ -334,32 +334,50 @@ static const NativeTable *const tables[] = {
     &lib_option_table,
     &lib_math_table,
     &lib_array_table,
+    &lib_string_table,
+    &lib_map_table,
 };
 
 #define NTABLES ((int)(sizeof tables / sizeof tables[0]))
 
 int builtin_lookup(const char *name)
 {
-    for (int t = 0; t < NTABLES; t++)
-        for (int i = 0; i < tables[t]->n; i++)
-            if (strcmp(tables[t]->fns[i].name, name) == 0)
+    for (int t = 0; t < NTABLES; t++) {
+        const NativeTable *tb = tables[t];
+        for (int i = 0; i < tb->n; i++)
+            if (strcmp(tb->fns[i].name, name) == 0)
                 return t * BUILTIN_TABLE_SPAN + i;
+        for (int i = 0; i < tb->nvalues; i++)
+            if (strcmp(tb->values[i].name, name) == 0)
+                return t * BUILTIN_TABLE_SPAN + tb->n + i;
+    }
     return -1;
 }
 
-const ObjNative *builtin_get(int index)
+const Obj *builtin_get(int index)
 {
-    return &tables[index / BUILTIN_TABLE_SPAN]->fns[index % BUILTIN_TABLE_SPAN];
+    const NativeTable *tb = tables[index / BUILTIN_TABLE_SPAN];
+    int i = index % BUILTIN_TABLE_SPAN;
+    return i < tb->n ? &tb->fns[i].obj : tb->values[i - tb->n].obj;
 }
 
-/* Is `name` a library module: does some native's name start "name."? */
+static bool has_prefix(const char *s, const char *prefix, size_t n)
+{
+    return strncmp(s, prefix, n) == 0 && s[n] == '.';
+}
+
+/* Is `name` a library module: does some builtin's name start "name."? */
 bool builtin_module(const char *name)
 {
     size_t n = strlen(name);
-    for (int t = 0; t < NTABLES; t++)
+    for (int t = 0; t < NTABLES; t++) {
         for (int i = 0; i < tables[t]->n; i++)
-            if (strncmp(tables[t]->fns[i].name, name, n) == 0 && tables[t]->fns[i].name[n] == '.')
+            if (has_prefix(tables[t]->fns[i].name, name, n))
                 return true;
+        for (int i = 0; i < tables[t]->nvalues; i++)
+            if (has_prefix(tables[t]->values[i].name, name, n))
+                return true;
+    }
     return false;
 }
 

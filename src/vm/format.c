@@ -16,6 +16,7 @@
 #include "lang/opcodes.h"
 #include "util/error.h"
 #include "util/mem.h"
+#include "vm/tree.h"
 #include "vm/vm.h"
 
 #define LIST_PRINT_LIMIT 100
@@ -218,6 +219,66 @@ typedef struct Show {
 
 static void show(Show *s, Value v, int depth, int prec);
 
+/* map [(1, "a"); (2, "b")] and set [1; 2] */
+static void show_tree(Show *s, const ObjTree *t, int depth, int prec)
+{
+    Buf *b = s->b;
+    bool map = t->obj.type == O_MAP;
+    if (t->count && prec <= PREC_ARG)
+        buf_putc(b, '(');
+    buf_puts(b, map ? "map [" : "set [");
+    TreeIter it;
+    tree_iter_init(&it, t, false);
+    int n = 0;
+    for (const TreeNode *node; (node = tree_next(&it)); n++) {
+        if (n)
+            buf_puts(b, "; ");
+        if (n == LIST_PRINT_LIMIT) {
+            buf_puts(b, "...");
+            break;
+        }
+        if (map)
+            buf_putc(b, '(');
+        show(s, node->key, depth + 1, PREC_ITEM);
+        if (map) {
+            buf_puts(b, ", ");
+            show(s, node->val, depth + 1, PREC_ITEM);
+            buf_putc(b, ')');
+        }
+    }
+    buf_putc(b, ']');
+    if (t->count && prec <= PREC_ARG)
+        buf_putc(b, ')');
+}
+
+/* .NET's ToString of F#'s Map and Set: at most three elements, a map's
+ * as tuples "(1, a)". */
+static void tostring_tree(Buf *b, const ObjTree *t)
+{
+    bool map = t->obj.type == O_MAP;
+    buf_puts(b, map ? "map [" : "set [");
+    TreeIter it;
+    tree_iter_init(&it, t, false);
+    int n = 0;
+    for (const TreeNode *node; (node = tree_next(&it)); n++) {
+        if (n)
+            buf_puts(b, "; ");
+        if (n == 3) {
+            buf_puts(b, "... ");
+            break;
+        }
+        if (map)
+            buf_putc(b, '(');
+        fmt_tostring(b, node->key);
+        if (map) {
+            buf_puts(b, ", ");
+            fmt_tostring(b, node->val);
+            buf_putc(b, ')');
+        }
+    }
+    buf_putc(b, ']');
+}
+
 static void show_data(Show *s, const ObjData *d, int depth, int prec)
 {
     Buf *b = s->b;
@@ -341,6 +402,10 @@ static void show(Show *s, Value v, int depth, int prec)
     case O_DATA:
         show_data(s, AS_DATA(v), depth, prec);
         return;
+    case O_MAP:
+    case O_SET:
+        show_tree(s, AS_TREE(v), depth, prec);
+        return;
     case O_SHAPE: {
         const Shape *sh = AS_SHAPE(v);
         buf_printf(b, "<%s %s>", sh->kind == SHAPE_RECORD ? "record" : "case", sh->name);
@@ -394,6 +459,10 @@ void fmt_tostring(Buf *b, Value v)
         const char *t = IS_INT(x) ? "Int32" : IS_FLOAT(x) ? "Double" : IS_CHAR(x) ? "Char"
                         : IS_BOOL(x) ? "Boolean" : IS_STRING(x) ? "String" : "Object";
         buf_printf(b, "System.%s[]", t);
+        return;
+    }
+    if (IS_MAP(v) || IS_SET(v)) {
+        tostring_tree(b, AS_TREE(v));
         return;
     }
     fmt_show(b, v);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "util/error.h"
+#include "vm/tree.h"
 #include "vm/vm.h"
 
 #define GC_MIN_THRESHOLD (1u << 20)
@@ -129,6 +130,23 @@ static bool blacken(fsrs_vm *vm, Obj *o)
             ok &= mark_chunk(vm, d->shape->chunk);
         for (uint32_t i = 0; i < d->n; i++)
             ok &= mark_value(vm, d->items[i]);
+        break;
+    }
+    case O_MAP:
+    case O_SET: {
+        ObjTree *t = (ObjTree *)o;
+        if (t->root)
+            ok &= mark_obj(vm, &t->root->obj);
+        break;
+    }
+    case O_TREENODE: {
+        TreeNode *n = (TreeNode *)o;
+        ok &= mark_value(vm, n->key);
+        ok &= mark_value(vm, n->val);
+        if (n->left)
+            ok &= mark_obj(vm, &n->left->obj);
+        if (n->right)
+            ok &= mark_obj(vm, &n->right->obj);
         break;
     }
     }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "util/error.h"
+#include "vm/tree.h"
 #include "vm/vm.h"
 
 #define ARGS fsrs_vm *vm, const Value *a, int argc, Value *out, void *ud
@@ -176,6 +177,15 @@ static int ar_index(ARGS)
         if (i < 0 || i >= AS_ARRAY(c)->n)
             vm_throw_exn(vm, EXN_INDEX_OUT_OF_RANGE, NULL, OUT_OF_BOUNDS);
         *out = AS_ARRAY(c)->items[i];
+        return 0;
+    }
+    if (IS_MAP(c)) {
+        /* m.[key], as m.Item(key) */
+        const TreeNode *n = tree_find(vm, AS_TREE(c), a[1]);
+        if (!n)
+            vm_throw_exn(vm, EXN_KEY_NOT_FOUND, NULL,
+                         "The given key was not present in the dictionary.");
+        *out = n->val;
         return 0;
     }
     if (IS_STRING(c)) {

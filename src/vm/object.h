@@ -49,6 +49,9 @@ typedef enum ObjType {
     O_DATA,    /* a record or a union case value */
     O_SHAPE,   /* static: the description of a record type or a union case */
     O_ARRAY,   /* a mutable array of fixed length */
+    O_MAP,     /* an immutable Map: ObjTree (vm/tree.h) */
+    O_SET,     /* an immutable Set: ObjTree */
+    O_TREENODE,/* a node of a Map's or Set's balanced tree */
 } ObjType;
 
 typedef struct Obj {

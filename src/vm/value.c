@@ -7,6 +7,7 @@
 
 #include "lang/types.h"
 #include "vm/object.h"
+#include "vm/tree.h"
 
 uint32_t string_hash(const char *s, size_t n)
 {
@@ -92,6 +93,9 @@ bool value_equal(Value a, Value b)
             b = t->items[t->n - 1];
             continue;
         }
+        case O_MAP:
+        case O_SET:
+            return tree_equal((const ObjTree *)x, (const ObjTree *)y);
         default:
             return false; /* functions: identity only */
         }
@@ -197,6 +201,9 @@ int value_compare(Value a, Value b, const char **err)
             b = t->items[t->n - 1];
             continue;
         }
+        case O_MAP:
+        case O_SET:
+            return tree_compare((const ObjTree *)x, (const ObjTree *)y, err);
         default:
             *err = "functions cannot be compared";
             return 0;
@@ -224,6 +231,8 @@ const char *value_type_name(Value v)
         const Shape *s = AS_DATA(v)->shape;
         return s->flags & SHAPE_ANONYMOUS ? "record" : s->type_name;
     }
+    case O_MAP: return "Map";
+    case O_SET: return "Set";
     default: return "function";
     }
 }
@@ -428,6 +437,21 @@ static uint32_t hash_walk(Value v, int depth, int *budget)
             h = hash_mix(h, d->tag);
             for (uint32_t i = 0; i < d->n; i++)
                 h = hash_mix(h, hash_walk(d->items[i], depth + 1, budget));
+            return h;
+        }
+        case O_MAP:
+        case O_SET: {
+            /* equal maps and sets hold equal keys (and values) in order */
+            TreeIter it;
+            tree_iter_init(&it, (const ObjTree *)o, false);
+            h = hash_mix(h, o->type);
+            for (const TreeNode *n; (n = tree_next(&it));) {
+                h = hash_mix(h, hash_walk(n->key, depth + 1, budget));
+                if (o->type == O_MAP)
+                    h = hash_mix(h, hash_walk(n->val, depth + 1, budget));
+                if (*budget < 0)
+                    break;
+            }
             return h;
         }
         case O_ARRAY: {

@@ -25,6 +25,7 @@
 #include "lang/opcodes.h"
 #include "lang/types.h"
 #include "util/error.h"
+#include "vm/member.h"
 #include "vm/vm.h"
 
 #define LIKELY(x) __builtin_expect(!!(x), 1)
@@ -1271,6 +1272,15 @@ static void execute(fsrs_vm *vm)
             NEXT();
         }
         SAVE();
+        if (UNLIKELY(!IS_DATA(v))) {
+            /* a field name that is also a member (s.Length) */
+            bool method;
+            int id = member_lookup(shape->fields[A_U], &method);
+            if (id >= 0 && !method) {
+                sp[-1] = member_invoke(vm, sp - 1, 0, id);
+                NEXT();
+            }
+        }
         Value fv = field_or_message(vm, v, shape, A_U);
         sp[-1] = fv;
         NEXT();
@@ -1308,6 +1318,15 @@ static void execute(fsrs_vm *vm)
             case_field_error(vm, v, A_U);
         }
         sp[-1] = AS_DATA(v)->items[A_U];
+        NEXT();
+    }
+    CASE(MEMBER): {
+        uint32_t id = *ip++;
+        uint32_t n = A_U;
+        SAVE();
+        Value r = member_invoke(vm, sp - n - 1, (int)n, (int)id);
+        sp -= n;
+        sp[-1] = r;
         NEXT();
     }
 
@@ -1352,6 +1371,8 @@ int vm_run_call(fsrs_vm *vm, size_t pos, int argc, Value *out)
     j.nhandlers = vm->nhandlers;
     vm->jmp = &j;
     uint32_t saved_frames = vm->nframes, saved_native = vm->native_depth;
+    /* natives root their work in handles; an error drops what they kept */
+    size_t saved_handles = vm->nhandles;
     bool outermost = j.prev == NULL;
     if (outermost)
         limits_reset(vm);
@@ -1360,6 +1381,7 @@ int vm_run_call(fsrs_vm *vm, size_t pos, int argc, Value *out)
             vm->nframes = saved_frames;
             vm->native_depth = saved_native;
             vm->nhandlers = j.nhandlers;
+            vm->nhandles = saved_handles;
             vm->exn = mk_unit();
             vm->sp = vm->stack + pos;
             vm->jmp = j.prev;

@@ -233,13 +233,21 @@ void gc_retire_chunk(fsrs_vm *vm, fsrs_chunk *chunk, Value *globals, uint32_t ng
  * tables (builtins.c) times BUILTIN_TABLE_SPAN plus its place in the
  * table, so OP_BUILTIN finds it without a search. */
 #define BUILTIN_TABLE_SPAN 0x1000
-const ObjNative *builtin_get(int index);
+const Obj *builtin_get(int index);
 const Shape *builtin_exn_shape(int kind);
 
-/* A library file's natives (lib_*.c): names are qualified ("List.map"). */
+/* A library file's natives (lib_*.c), names qualified ("List.map"), and a
+ * few other static values ("Map.empty"), found by name the same way. */
+typedef struct LibValue {
+    const char *name;
+    const Obj *obj;
+} LibValue;
+
 typedef struct NativeTable {
     const ObjNative *fns;
     int n;
+    const LibValue *values;
+    int nvalues;
 } NativeTable;
 
 #define VM_NATIVE(fname, ar, cname)                                                         \
@@ -248,12 +256,16 @@ typedef struct NativeTable {
         .fn = cname, .arity = ar, .aux = 0, .name = fname, .userdata = NULL, .data = NULL,  \
         .owner = NULL                                                                       \
     }
-#define VM_NATIVE_TABLE(fns) {fns, (int)(sizeof fns / sizeof fns[0])}
+#define VM_COUNT(array) ((int)(sizeof(array) / sizeof((array)[0])))
+#define VM_NATIVE_TABLE(fns) {fns, VM_COUNT(fns), NULL, 0}
 
 extern const NativeTable lib_list_table;
 extern const NativeTable lib_option_table;
 extern const NativeTable lib_math_table;
 extern const NativeTable lib_array_table;
+extern const NativeTable lib_string_table;
+extern const NativeTable lib_map_table;   /* Map and Set */
+
 
 /* format.c */
 struct Buf;
