@@ -189,8 +189,15 @@ bool script_ctx_init(script_ctx *ctx, server *srv, unsigned worker_index)
                 fsrs_strerror(rc));
         return false;
     }
+    /* Requests come in bursts between two epoll_waits: with deferred
+     * leave, only the first request of a burst pays for entering the
+     * epoch section, and script_ctx_idle ends it before the worker sleeps
+     * so that replaced handlers are freed while the server is idle. */
+    fsrs_reader_defer_leave(ctx->reader, true);
     return true;
 }
+
+void script_ctx_idle(script_ctx *ctx) { fsrs_reader_quiesce(ctx->reader); }
 
 void script_ctx_free(script_ctx *ctx)
 {

@@ -55,6 +55,9 @@ typedef struct script_ctx {
 /* Create ctx->reader on the calling thread.  False with a message on stderr. */
 bool script_ctx_init(script_ctx *ctx, server *srv, unsigned worker_index);
 void script_ctx_free(script_ctx *ctx);
+/* The worker is about to wait for events: let go of the read section that
+ * deferred leave keeps open between requests. */
+void script_ctx_idle(script_ctx *ctx);
 
 /*
  * Run the script's handle function for req and append the HTTP response to

@@ -237,6 +237,7 @@ static void *worker_main(void *arg)
     worker *w = arg;
     struct epoll_event events[MAX_EVENTS];
     for (;;) {
+        script_ctx_idle(&w->script);
         int n = epoll_wait(w->epfd, events, MAX_EVENTS, -1);
         if (n < 0) {
             if (errno == EINTR)
