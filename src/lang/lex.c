@@ -11,6 +11,7 @@
 #include "lang/lex.h"
 
 #include "util/tcache.h"
+#include "util/utf8.h"
 
 #include <errno.h>
 #include <math.h>
@@ -165,31 +166,6 @@ const char *lex_kind_name(TokKind k)
 }
 
 /* ------------------------------------------------------------- strings --- */
-
-/* Append code point cp as UTF-8 to buf; returns bytes written. */
-static int utf8_encode(char *buf, uint32_t cp)
-{
-    if (cp < 0x80) {
-        buf[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        buf[0] = (char)(0xC0 | (cp >> 6));
-        buf[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        buf[0] = (char)(0xE0 | (cp >> 12));
-        buf[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        buf[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    buf[0] = (char)(0xF0 | (cp >> 18));
-    buf[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    buf[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    buf[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
 
 static int hex_val(char c)
 {

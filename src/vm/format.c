@@ -16,6 +16,7 @@
 #include "lang/opcodes.h"
 #include "util/error.h"
 #include "util/mem.h"
+#include "util/utf8.h"
 #include "vm/tree.h"
 #include "vm/vm.h"
 
@@ -175,27 +176,7 @@ static void show_float_A(Buf *b, double d)
 static void put_utf8(Buf *b, uint32_t cp)
 {
     char tmp[4];
-    int n;
-    if (cp < 0x80) {
-        tmp[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        tmp[0] = (char)(0xC0 | (cp >> 6));
-        tmp[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        tmp[0] = (char)(0xE0 | (cp >> 12));
-        tmp[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        tmp[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        tmp[0] = (char)(0xF0 | (cp >> 18));
-        tmp[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        tmp[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        tmp[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    buf_put(b, tmp, (size_t)n);
+    buf_put(b, tmp, (size_t)utf8_encode(tmp, cp));
 }
 
 /* ------------------------------------------------------ structured text --- */
