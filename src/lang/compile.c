@@ -877,6 +877,18 @@ static void emit_builtin(Fn *f, const char *name)
     emit(f, OP_BUILTIN, b);
 }
 
+/* Call the library function `name` on the n expressions args (indexing
+ * compiles to such calls). */
+static void compile_expr(Fn *f, Expr *e);
+static void compile_native_call(Fn *f, const char *name, Expr *const *args, int n, int line)
+{
+    emit_builtin(f, name);
+    for (int i = 0; i < n; i++)
+        compile_expr(f, args[i]);
+    f->C->line = line;
+    emit(f, OP_CALL, n);
+}
+
 /* The value on top (slot depth-1) is matched against [| items |]: fail
  * unless it is an array of that length, then match each element. */
 static void compile_array_pat(Fn *f, Pat *p, PatVars *pv, Jumps *fails)
@@ -2353,19 +2365,10 @@ static void compile_expr_inner(Fn *f, Expr *e, bool tail)
         emit(f, OP_CALL, 1);
         break;
     case E_INDEX:
-        emit_builtin(f, "$index");
-        compile_expr(f, e->a);
-        compile_expr(f, e->b);
-        C->line = e->line;
-        emit(f, OP_CALL, 2);
+        compile_native_call(f, "$index", (Expr *[]){e->a, e->b}, 2, e->line);
         break;
     case E_SETINDEX:
-        emit_builtin(f, "$setindex");
-        compile_expr(f, e->a);
-        compile_expr(f, e->b);
-        compile_expr(f, e->c);
-        C->line = e->line;
-        emit(f, OP_CALL, 3);
+        compile_native_call(f, "$setindex", (Expr *[]){e->a, e->b, e->c}, 3, e->line);
         break;
     case E_TRY:
         compile_try(f, e);

@@ -1209,6 +1209,26 @@ static Expr *parse_for(Parser *p)
     return e;
 }
 
+/* The items after the first of a bracketed sequence ([...] or [|...|]):
+ * separated by ';' or by new lines at the first item's column, up to the
+ * closer (not consumed; a ';' right before it is allowed). */
+static void parse_seq_rest(Parser *p, PtrVec *items, int col, TokKind closer)
+{
+    for (;;) {
+        if (accept(p, TK_SEMI)) {
+            if (lay_raw(p)->kind == closer)
+                break;
+            if (lay_raw(p)->bol)
+                lay_item_start(p);
+        } else if (block_continues(p, col)) {
+            lay_item_start(p);
+        } else {
+            break;
+        }
+        vec_push(p, items, parse_stmt(p));
+    }
+}
+
 /* ---------------------------------------------------------------- atoms --- */
 
 static Expr *parse_list(Parser *p, Token *open)
@@ -1239,19 +1259,7 @@ static Expr *parse_list(Parser *p, Token *open)
         return e;
     }
     vec_push(p, &items, first);
-    for (;;) {
-        if (accept(p, TK_SEMI)) {
-            if (lay_raw(p)->kind == TK_RBRACK)
-                break;
-            if (lay_raw(p)->bol)
-                lay_item_start(p);
-        } else if (block_continues(p, col)) {
-            lay_item_start(p);
-        } else {
-            break;
-        }
-        vec_push(p, &items, parse_stmt(p));
-    }
+    parse_seq_rest(p, &items, col, TK_RBRACK);
     lay_pop(p, s);
     expect_closer(p, TK_RBRACK, open);
     e->items = (Expr **)items.v;
@@ -1389,19 +1397,7 @@ static Expr *parse_array(Parser *p, Token *open)
         return e;
     }
     vec_push(p, &items, first);
-    for (;;) {
-        if (accept(p, TK_SEMI)) {
-            if (lay_raw(p)->kind == TK_RARRAY)
-                break;
-            if (lay_raw(p)->bol)
-                lay_item_start(p);
-        } else if (block_continues(p, col)) {
-            lay_item_start(p);
-        } else {
-            break;
-        }
-        vec_push(p, &items, parse_stmt(p));
-    }
+    parse_seq_rest(p, &items, col, TK_RARRAY);
     lay_pop(p, s);
     expect_closer(p, TK_RARRAY, open);
     e->items = (Expr **)items.v;
