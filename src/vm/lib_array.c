@@ -1,7 +1,7 @@
 /*
- * vm/lib_array.c - arrays: the Array functions that take no function
- * argument (length, create, get, set, copy, sub, append, sort, ...), the
- * conversions List.ofArray and List.toArray, and the hidden natives the
+ * vm/lib_array.c - arrays: the Array module (length, create, sub, sort,
+ * and the functions that take a function: map, fold, filter, sortBy, ...),
+ * the conversions List.ofArray and List.toArray, and the hidden natives the
  * compiler emits for array syntax: `[| ... |]` ($array), `a.[i]` ($index,
  * which also reads strings and lists), `a.[i] <- v` ($setindex), array
  * patterns ($array_len_is) and `for x in a do` ($seq, $seq_length).
@@ -12,8 +12,10 @@
  * calls it and touches only that VM's heap; the table itself is static,
  * read-only data shared by every thread.
  */
+#include <stdio.h>
 #include <string.h>
 
+#include "lang/compile.h"
 #include "util/error.h"
 #include "vm/tree.h"
 #include "vm/vm.h"
@@ -506,6 +508,480 @@ static int ar_fill(ARGS)
     return 0;
 }
 
+/* ------------------------------------- Array functions taking functions --- */
+
+/*
+ * These call script functions with vm_apply_x and follow its rules (vm.h):
+ * during each call the VM stack may move and the collector may run.  The
+ * input array is rooted by the native's argument slot and heap objects do
+ * not move, so a C pointer to it stays valid; what is being built (result
+ * arrays, scratch arrays, accumulators) lives in VM stack slots pushed
+ * with vm_push_x and is reached through the slot index after every call.
+ * Scratch space is on the heap, never malloc'd, since an exception may
+ * leave the native at any call.
+ */
+
+#define SLOT(i) (vm->stack[i])
+#define ARR(i) AS_ARRAY(vm->stack[i])
+
+static Value call1(fsrs_vm *vm, Value f, Value x) { return vm_apply_x(vm, f, 1, &x); }
+
+static Value call2(fsrs_vm *vm, Value f, Value x, Value y)
+{
+    Value xy[2] = {x, y};
+    return vm_apply_x(vm, f, 2, xy);
+}
+
+static bool want_bool(fsrs_vm *vm, Value v, const char *fn)
+{
+    if (!IS_BOOL(v))
+        vm_throw(vm, FSRS_ERUNTIME, "'%s' expects a function returning bool, not %s", fn,
+                 value_type_name(v));
+    return AS_BOOL(v);
+}
+
+static _Noreturn void empty_array(fsrs_vm *vm)
+{
+    vm_throw_exn(vm, EXN_ARGUMENT, "The input array was empty. (Parameter 'array')",
+                 "The input array was empty. (Parameter 'array')");
+}
+
+static _Noreturn void index_not_found(fsrs_vm *vm)
+{
+    vm_throw_exn(vm, EXN_KEY_NOT_FOUND,
+                 "An index satisfying the predicate was not found in the collection.",
+                 "An index satisfying the predicate was not found in the collection.");
+}
+
+/* A new array of n elements rooted in a VM stack slot; returns the slot. */
+static size_t array_slot(fsrs_vm *vm, int64_t n)
+{
+    if (n < 0)
+        vm_throw_exn(vm, EXN_ARGUMENT, "The input must be non-negative. (Parameter 'count')",
+                     "The input must be non-negative. (Parameter 'count')");
+    return vm_push_x(vm, mk_obj(array_new(vm, n)));
+}
+
+/* A new array holding the first n elements of the array in slot s. */
+static Value array_prefix(fsrs_vm *vm, size_t s, uint32_t n)
+{
+    ObjArray *arr = array_new(vm, n);
+    memcpy(arr->items, ARR(s)->items, n * sizeof(Value));
+    return mk_obj(arr);
+}
+
+static Value some_value(fsrs_vm *vm, Value v)
+{
+    size_t t = vm_push_x(vm, v);
+    ObjData *d = gc_alloc_x(vm, sizeof(ObjData) + sizeof(Value), O_DATA);
+    d->shape = builtin_case("Some");
+    d->tag = d->shape->tag;
+    d->n = 1;
+    d->items[0] = SLOT(t);
+    vm->sp--;
+    return mk_obj(d);
+}
+
+static Value none_value(void) { return mk_obj((void *)builtin_case("None")->nullary); }
+
+/* Whether the option o is Some; its value in *v. */
+static bool option_value(fsrs_vm *vm, Value o, Value *v, const char *fn)
+{
+    if (!IS_DATA(o) || !(AS_DATA(o)->shape->flags & SHAPE_OPTION))
+        vm_throw(vm, FSRS_ERUNTIME, "'%s' expects a function returning an option, not %s", fn,
+                 value_type_name(o));
+    if (AS_DATA(o)->n == 0)
+        return false;
+    *v = AS_DATA(o)->items[0];
+    return true;
+}
+
+/* A pair of the values in slots x and y. */
+static Value pair_of(fsrs_vm *vm, size_t x, size_t y)
+{
+    ObjTuple *t = gc_alloc_x(vm, sizeof(ObjTuple) + 2 * sizeof(Value), O_TUPLE);
+    t->n = 2;
+    t->items[0] = SLOT(x);
+    t->items[1] = SLOT(y);
+    return mk_obj(t);
+}
+
+static Value add_values(fsrs_vm *vm, Value x, Value y, const char *fn)
+{
+    if (IS_INT(x) && IS_INT(y))
+        return mk_int((int64_t)((uint64_t)AS_INT(x) + (uint64_t)AS_INT(y)));
+    if (IS_FLOAT(x) && IS_FLOAT(y))
+        return mk_float(AS_FLOAT(x) + AS_FLOAT(y));
+    vm_throw(vm, FSRS_ERUNTIME, "'%s' expects numbers, not %s and %s", fn, value_type_name(x),
+             value_type_name(y));
+}
+
+static int ar_init(ARGS)
+{
+    UNUSED;
+    Value f = a[1];
+    size_t r = array_slot(vm, want_int(vm, a[0], "the count of 'Array.init'"));
+    for (uint32_t i = 0; i < ARR(r)->n; i++) {
+        Value v = call1(vm, f, mk_int(i));
+        ARR(r)->items[i] = v;
+    }
+    *out = SLOT(r);
+    return 0;
+}
+
+static int ar_map(ARGS)
+{
+    UNUSED;
+    Value f = a[0];
+    const ObjArray *src = want_array(vm, a[1], "Array.map");
+    size_t r = array_slot(vm, src->n);
+    for (uint32_t i = 0; i < ARR(r)->n; i++) {
+        Value v = call1(vm, f, src->items[i]);
+        ARR(r)->items[i] = v;
+    }
+    *out = SLOT(r);
+    return 0;
+}
+
+static int ar_mapi(ARGS)
+{
+    UNUSED;
+    Value f = a[0];
+    const ObjArray *src = want_array(vm, a[1], "Array.mapi");
+    size_t r = array_slot(vm, src->n);
+    for (uint32_t i = 0; i < ARR(r)->n; i++) {
+        Value v = call2(vm, f, mk_int(i), src->items[i]);
+        ARR(r)->items[i] = v;
+    }
+    *out = SLOT(r);
+    return 0;
+}
+
+static int ar_iter(ARGS)
+{
+    UNUSED;
+    Value f = a[0];
+    const ObjArray *src = want_array(vm, a[1], "Array.iter");
+    for (uint32_t i = 0; i < src->n; i++)
+        call1(vm, f, src->items[i]);
+    *out = mk_unit();
+    return 0;
+}
+
+static int ar_iteri(ARGS)
+{
+    UNUSED;
+    Value f = a[0];
+    const ObjArray *src = want_array(vm, a[1], "Array.iteri");
+    for (uint32_t i = 0; i < src->n; i++)
+        call2(vm, f, mk_int(i), src->items[i]);
+    *out = mk_unit();
+    return 0;
+}
+
+static int ar_fold(ARGS)
+{
+    UNUSED;
+    Value f = a[0];
+    const ObjArray *src = want_array(vm, a[2], "Array.fold");
+    size_t acc = vm_push_x(vm, a[1]);
+    for (uint32_t i = 0; i < src->n; i++) {
+        /* the stack may move during the call: no slot address before it */
+        Value v = call2(vm, f, SLOT(acc), src->items[i]);
+        SLOT(acc) = v;
+    }
+    *out = SLOT(acc);
+    return 0;
+}
+
+static int ar_fold_back(ARGS)
+{
+    UNUSED;
+    Value f = a[0];
+    const ObjArray *src = want_array(vm, a[1], "Array.foldBack");
+    size_t acc = vm_push_x(vm, a[2]);
+    for (uint32_t i = src->n; i-- > 0;) {
+        Value v = call2(vm, f, src->items[i], SLOT(acc));
+        SLOT(acc) = v;
+    }
+    *out = SLOT(acc);
+    return 0;
+}
+
+static int ar_reduce(ARGS)
+{
+    UNUSED;
+    Value f = a[0];
+    const ObjArray *src = want_array(vm, a[1], "Array.reduce");
+    if (src->n == 0)
+        empty_array(vm);
+    size_t acc = vm_push_x(vm, src->items[0]);
+    for (uint32_t i = 1; i < src->n; i++) {
+        Value v = call2(vm, f, SLOT(acc), src->items[i]);
+        SLOT(acc) = v;
+    }
+    *out = SLOT(acc);
+    return 0;
+}
+
+static int ar_filter(ARGS)
+{
+    UNUSED;
+    Value f = a[0];
+    const ObjArray *src = want_array(vm, a[1], "Array.filter");
+    size_t keep = array_slot(vm, src->n);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < src->n; i++)
+        if (want_bool(vm, call1(vm, f, src->items[i]), "Array.filter"))
+            ARR(keep)->items[k++] = src->items[i];
+    *out = array_prefix(vm, keep, k);
+    return 0;
+}
+
+static int ar_choose(ARGS)
+{
+    UNUSED;
+    Value f = a[0];
+    const ObjArray *src = want_array(vm, a[1], "Array.choose");
+    size_t keep = array_slot(vm, src->n);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < src->n; i++) {
+        Value v;
+        if (option_value(vm, call1(vm, f, src->items[i]), &v, "Array.choose"))
+            ARR(keep)->items[k++] = v;
+    }
+    *out = array_prefix(vm, keep, k);
+    return 0;
+}
+
+static int ar_collect(ARGS)
+{
+    UNUSED;
+    Value f = a[0];
+    const ObjArray *src = want_array(vm, a[1], "Array.collect");
+    size_t parts = array_slot(vm, src->n);
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < src->n; i++) {
+        Value p = call1(vm, f, src->items[i]);
+        total += want_array(vm, p, "Array.collect")->n;
+        ARR(parts)->items[i] = p;
+    }
+    ObjArray *arr = array_new(vm, (int64_t)total);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < ARR(parts)->n; i++) {
+        const ObjArray *p = AS_ARRAY(ARR(parts)->items[i]);
+        memcpy(arr->items + k, p->items, p->n * sizeof(Value));
+        k += p->n;
+    }
+    *out = mk_obj(arr);
+    return 0;
+}
+
+static int ar_exists(ARGS)
+{
+    UNUSED;
+    Value f = a[0];
+    const ObjArray *src = want_array(vm, a[1], "Array.exists");
+    bool r = false;
+    for (uint32_t i = 0; i < src->n && !r; i++)
+        r = want_bool(vm, call1(vm, f, src->items[i]), "Array.exists");
+    *out = mk_bool(r);
+    return 0;
+}
+
+static int ar_forall(ARGS)
+{
+    UNUSED;
+    Value f = a[0];
+    const ObjArray *src = want_array(vm, a[1], "Array.forall");
+    bool r = true;
+    for (uint32_t i = 0; i < src->n && r; i++)
+        r = want_bool(vm, call1(vm, f, src->items[i]), "Array.forall");
+    *out = mk_bool(r);
+    return 0;
+}
+
+/* The index of the first element satisfying f, or -1. */
+static int64_t find_index(fsrs_vm *vm, Value f, Value arr, const char *fn)
+{
+    const ObjArray *src = want_array(vm, arr, fn);
+    for (uint32_t i = 0; i < src->n; i++)
+        if (want_bool(vm, call1(vm, f, src->items[i]), fn))
+            return i;
+    return -1;
+}
+
+static int ar_find(ARGS)
+{
+    UNUSED;
+    int64_t i = find_index(vm, a[0], a[1], "Array.find");
+    if (i < 0)
+        index_not_found(vm);
+    *out = AS_ARRAY(a[1])->items[i];
+    return 0;
+}
+
+static int ar_try_find(ARGS)
+{
+    UNUSED;
+    Value arr = a[1];
+    int64_t i = find_index(vm, a[0], arr, "Array.tryFind");
+    *out = i < 0 ? none_value() : some_value(vm, AS_ARRAY(arr)->items[i]);
+    return 0;
+}
+
+static int ar_find_index(ARGS)
+{
+    UNUSED;
+    int64_t i = find_index(vm, a[0], a[1], "Array.findIndex");
+    if (i < 0)
+        index_not_found(vm);
+    *out = mk_int(i);
+    return 0;
+}
+
+static int ar_sum_by(ARGS)
+{
+    UNUSED;
+    Value f = a[0];
+    const ObjArray *src = want_array(vm, a[1], "Array.sumBy");
+    Value acc = mk_int(0);
+    for (uint32_t i = 0; i < src->n; i++) {
+        Value v = call1(vm, f, src->items[i]);
+        acc = i == 0 ? add_values(vm, v, IS_FLOAT(v) ? mk_float(0) : mk_int(0), "Array.sumBy")
+                     : add_values(vm, acc, v, "Array.sumBy");
+    }
+    *out = acc;
+    return 0;
+}
+
+/* max (dir 1) or min (dir -1): the first extreme element, as F# keeps */
+static Value extreme(fsrs_vm *vm, Value arr, int dir, const char *fn)
+{
+    const ObjArray *src = want_array(vm, arr, fn);
+    if (src->n == 0)
+        empty_array(vm);
+    Value best = src->items[0];
+    for (uint32_t i = 1; i < src->n; i++)
+        if (compare_or_throw(vm, src->items[i], best) * dir > 0)
+            best = src->items[i];
+    return best;
+}
+
+static int ar_max(ARGS) { UNUSED; *out = extreme(vm, a[0], 1, "Array.max"); return 0; }
+static int ar_min(ARGS) { UNUSED; *out = extreme(vm, a[0], -1, "Array.min"); return 0; }
+
+static Value extreme_by(fsrs_vm *vm, Value f, Value arr, int dir, const char *fn)
+{
+    const ObjArray *src = want_array(vm, arr, fn);
+    if (src->n == 0)
+        empty_array(vm);
+    uint32_t best = 0;
+    size_t key = vm_push_x(vm, call1(vm, f, src->items[0]));
+    for (uint32_t i = 1; i < src->n; i++) {
+        Value k = call1(vm, f, src->items[i]);
+        if (compare_or_throw(vm, k, SLOT(key)) * dir > 0) {
+            best = i;
+            SLOT(key) = k;
+        }
+    }
+    return src->items[best];
+}
+
+static int ar_max_by(ARGS) { UNUSED; *out = extreme_by(vm, a[0], a[1], 1, "Array.maxBy"); return 0; }
+static int ar_min_by(ARGS) { UNUSED; *out = extreme_by(vm, a[0], a[1], -1, "Array.minBy"); return 0; }
+
+/* Array.sortBy: the keys first (one call per element), then a stable
+ * merge sort of the element indexes by key, in heap scratch arrays. */
+static int ar_sort_by(ARGS)
+{
+    UNUSED;
+    Value f = a[0];
+    const ObjArray *src = want_array(vm, a[1], "Array.sortBy");
+    uint32_t n = src->n;
+    size_t keys = array_slot(vm, n);
+    for (uint32_t i = 0; i < n; i++) {
+        Value k = call1(vm, f, src->items[i]);
+        ARR(keys)->items[i] = k;
+    }
+    size_t idx = array_slot(vm, n), tmp = array_slot(vm, n);
+    for (uint32_t i = 0; i < n; i++)
+        ARR(idx)->items[i] = mk_int(i);
+    for (uint64_t width = 1; width < n; width *= 2) {
+        Value *from = ARR(idx)->items, *to = ARR(tmp)->items, *k = ARR(keys)->items;
+        for (uint64_t lo = 0; lo < n; lo += 2 * width) {
+            uint64_t mid = lo + width < n ? lo + width : n;
+            uint64_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            uint64_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi) {
+                /* the later element goes first only when its key is smaller */
+                if (compare_or_throw(vm, k[AS_INT(from[j])], k[AS_INT(from[i])]) < 0)
+                    to[o++] = from[j++];
+                else
+                    to[o++] = from[i++];
+            }
+            while (i < mid)
+                to[o++] = from[i++];
+            while (j < hi)
+                to[o++] = from[j++];
+        }
+        Value t = SLOT(idx);
+        SLOT(idx) = SLOT(tmp);
+        SLOT(tmp) = t;
+    }
+    ObjArray *arr = array_new(vm, n);
+    for (uint32_t i = 0; i < n; i++)
+        arr->items[i] = src->items[AS_INT(ARR(idx)->items[i])];
+    *out = mk_obj(arr);
+    return 0;
+}
+
+static int ar_partition(ARGS)
+{
+    UNUSED;
+    Value f = a[0];
+    const ObjArray *src = want_array(vm, a[1], "Array.partition");
+    size_t yes = array_slot(vm, src->n), no = array_slot(vm, src->n);
+    uint32_t ny = 0, nn = 0;
+    for (uint32_t i = 0; i < src->n; i++) {
+        if (want_bool(vm, call1(vm, f, src->items[i]), "Array.partition"))
+            ARR(yes)->items[ny++] = src->items[i];
+        else
+            ARR(no)->items[nn++] = src->items[i];
+    }
+    Value y = array_prefix(vm, yes, ny);
+    SLOT(yes) = y;
+    Value x = array_prefix(vm, no, nn);
+    SLOT(no) = x;
+    *out = pair_of(vm, yes, no);
+    return 0;
+}
+
+static int ar_zip(ARGS)
+{
+    UNUSED;
+    const ObjArray *x = want_array(vm, a[0], "Array.zip");
+    const ObjArray *y = want_array(vm, a[1], "Array.zip");
+    if (x->n != y->n) {
+        char m[256];
+        snprintf(m, sizeof m,
+                 "The arrays have different lengths.\n    array1.Length = %u, array2.Length = %u "
+                 "(Parameter 'array2')",
+                 (unsigned)x->n, (unsigned)y->n);
+        vm_throw_exn(vm, EXN_ARGUMENT, m, "%s", m);
+    }
+    size_t r = array_slot(vm, x->n);
+    size_t l = vm_push_x(vm, mk_unit()), rr = vm_push_x(vm, mk_unit());
+    for (uint32_t i = 0; i < x->n; i++) {
+        SLOT(l) = x->items[i];
+        SLOT(rr) = y->items[i];
+        Value p = pair_of(vm, l, rr);
+        ARR(r)->items[i] = p;
+    }
+    *out = SLOT(r);
+    return 0;
+}
+
 /* --------------------------------------------------------------- table --- */
 
 #define NATIVE(fname, ar, cname)                                                              \
@@ -540,6 +1016,30 @@ static const ObjNative natives[] = {
     NATIVE("Array.ofList", 1, ar_of_list),
     NATIVE("Array.blit", 5, ar_blit),
     NATIVE("Array.fill", 4, ar_fill),
+    NATIVE("Array.init", 2, ar_init),
+    NATIVE("Array.map", 2, ar_map),
+    NATIVE("Array.mapi", 2, ar_mapi),
+    NATIVE("Array.iter", 2, ar_iter),
+    NATIVE("Array.iteri", 2, ar_iteri),
+    NATIVE("Array.fold", 3, ar_fold),
+    NATIVE("Array.foldBack", 3, ar_fold_back),
+    NATIVE("Array.reduce", 2, ar_reduce),
+    NATIVE("Array.filter", 2, ar_filter),
+    NATIVE("Array.choose", 2, ar_choose),
+    NATIVE("Array.collect", 2, ar_collect),
+    NATIVE("Array.exists", 2, ar_exists),
+    NATIVE("Array.forall", 2, ar_forall),
+    NATIVE("Array.find", 2, ar_find),
+    NATIVE("Array.tryFind", 2, ar_try_find),
+    NATIVE("Array.findIndex", 2, ar_find_index),
+    NATIVE("Array.sumBy", 2, ar_sum_by),
+    NATIVE("Array.max", 1, ar_max),
+    NATIVE("Array.min", 1, ar_min),
+    NATIVE("Array.maxBy", 2, ar_max_by),
+    NATIVE("Array.minBy", 2, ar_min_by),
+    NATIVE("Array.sortBy", 2, ar_sort_by),
+    NATIVE("Array.partition", 2, ar_partition),
+    NATIVE("Array.zip", 2, ar_zip),
     NATIVE("List.ofArray", 1, list_of_array),
     NATIVE("List.toArray", 1, list_to_array),
 };
