@@ -1,6 +1,7 @@
 /*
  * vm/lib_string.c - strings: the String module (String.length,
- * String.concat, String.replicate), the .NET statics System.String.Join and
+ * String.concat, String.replicate, and String.map, String.init and the
+ * other functions that take a function), the .NET statics System.String.Join and
  * IsNullOrEmpty, and the members of string values (s.Length, s.Trim(),
  * s.Substring(i, n), ...) that member.c dispatches here.
  *
@@ -602,12 +603,235 @@ Value string_member(fsrs_vm *vm, Value *slots, int argc, int id)
     }
 }
 
+/* ----------------------------------- String functions taking functions --- */
+
+/*
+ * String.map, String.filter, String.init, ... call script functions with
+ * vm_apply_x, so they follow its rules (vm.h): the stack may move and the
+ * collector may run during each call.  The input string is rooted by the
+ * native's argument slot and does not move, so it is read by byte offset;
+ * the pieces of the result (chars or strings) are kept in a heap array in
+ * a VM stack slot, and the string is made from them at the end.  Nothing
+ * is malloc'd, since an exception may leave the native at any call.
+ */
+
+#define SLOT(i) (vm->stack[i])
+
+static Value call1(fsrs_vm *vm, Value f, Value x) { return vm_apply_x(vm, f, 1, &x); }
+
+static Value call2(fsrs_vm *vm, Value f, Value x, Value y)
+{
+    Value xy[2] = {x, y};
+    return vm_apply_x(vm, f, 2, xy);
+}
+
+static const ObjString *want_string(fsrs_vm *vm, Value v, const char *fn)
+{
+    if (!IS_STRING(v))
+        vm_throw(vm, FSRS_ERUNTIME, "'%s' expects a string, not %s", fn, value_type_name(v));
+    return AS_STRING(v);
+}
+
+static bool want_bool(fsrs_vm *vm, Value v, const char *fn)
+{
+    if (!IS_BOOL(v))
+        vm_throw(vm, FSRS_ERUNTIME, "'%s' expects a function returning bool, not %s", fn,
+                 value_type_name(v));
+    return AS_BOOL(v);
+}
+
+static size_t char_count(const ObjString *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->len; n++)
+        decode(s->chars, s->len, &i);
+    return n;
+}
+
+/* A heap array of n pieces (unit until set), rooted in a new stack slot. */
+static size_t pieces_new(fsrs_vm *vm, size_t n)
+{
+    if (n > (UINT32_MAX - sizeof(ObjArray)) / sizeof(Value))
+        vm_throw(vm, FSRS_ELIMIT, "string too long");
+    ObjArray *arr = gc_alloc_x(vm, sizeof(ObjArray) + n * sizeof(Value), O_ARRAY);
+    arr->n = (uint32_t)n;
+    for (size_t i = 0; i < n; i++)
+        arr->items[i] = mk_unit();
+    return vm_push_x(vm, mk_obj(arr));
+}
+
+static Value *pieces(fsrs_vm *vm, size_t slot) { return AS_ARRAY(SLOT(slot))->items; }
+
+/* The string of the first n pieces in slot p: chars and strings. */
+static Value string_of_pieces(fsrs_vm *vm, size_t p, size_t n)
+{
+    uint64_t total = 0;
+    char t[4];
+    for (size_t i = 0; i < n; i++) {
+        Value v = pieces(vm, p)[i];
+        total += IS_CHAR(v) ? encode_to(t, (uint32_t)AS_INT(v)) : AS_STRING(v)->len;
+    }
+    if (total > UINT32_MAX - 64)
+        vm_throw(vm, FSRS_ELIMIT, "string too long");
+    ObjString *s = gc_alloc_x(vm, sizeof(ObjString) + (size_t)total + 1, O_STRING);
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        Value v = pieces(vm, p)[i];
+        if (IS_CHAR(v)) {
+            at += encode_to(s->chars + at, (uint32_t)AS_INT(v));
+        } else {
+            memcpy(s->chars + at, AS_STRING(v)->chars, AS_STRING(v)->len);
+            at += AS_STRING(v)->len;
+        }
+    }
+    s->chars[total] = '\0';
+    s->len = (uint32_t)total;
+    s->hash = string_hash(s->chars, (size_t)total);
+    return mk_obj(s);
+}
+
+static Value want_char_result(fsrs_vm *vm, Value v, const char *fn)
+{
+    if (!IS_CHAR(v))
+        vm_throw(vm, FSRS_ERUNTIME, "'%s' expects a function returning char, not %s", fn,
+                 value_type_name(v));
+    return v;
+}
+
+static Value want_string_result(fsrs_vm *vm, Value v, const char *fn)
+{
+    if (!IS_STRING(v))
+        vm_throw(vm, FSRS_ERUNTIME, "'%s' expects a function returning string, not %s", fn,
+                 value_type_name(v));
+    return v;
+}
+
+enum { S_MAP, S_MAPI, S_FILTER, S_COLLECT };
+
+/* String.map, mapi, filter and collect: one call per char, in order. */
+static Value transform(fsrs_vm *vm, Value f, Value str, int mode, const char *fn)
+{
+    const ObjString *s = want_string(vm, str, fn);
+    size_t p = pieces_new(vm, char_count(s)), k = 0;
+    int64_t index = 0;
+    for (size_t i = 0; i < s->len; index++) {
+        Value c = mk_char(decode(s->chars, s->len, &i));
+        Value r;
+        switch (mode) {
+        case S_MAP: r = want_char_result(vm, call1(vm, f, c), fn); break;
+        case S_MAPI: r = want_char_result(vm, call2(vm, f, mk_int(index), c), fn); break;
+        case S_FILTER:
+            if (!want_bool(vm, call1(vm, f, c), fn))
+                continue;
+            r = c;
+            break;
+        default: r = want_string_result(vm, call1(vm, f, c), fn); break;
+        }
+        pieces(vm, p)[k++] = r;
+    }
+    return string_of_pieces(vm, p, k);
+}
+
+static int str_map(ARGS) { UNUSED; *out = transform(vm, a[0], a[1], S_MAP, "String.map"); return 0; }
+static int str_mapi(ARGS) { UNUSED; *out = transform(vm, a[0], a[1], S_MAPI, "String.mapi"); return 0; }
+static int str_filter(ARGS)
+{
+    UNUSED;
+    *out = transform(vm, a[0], a[1], S_FILTER, "String.filter");
+    return 0;
+}
+static int str_collect(ARGS)
+{
+    UNUSED;
+    *out = transform(vm, a[0], a[1], S_COLLECT, "String.collect");
+    return 0;
+}
+
+static int str_init(ARGS)
+{
+    UNUSED;
+    if (!IS_INT(a[0]))
+        vm_throw(vm, FSRS_ERUNTIME, "'String.init' expects an int count, not %s",
+                 value_type_name(a[0]));
+    int64_t n = AS_INT(a[0]);
+    if (n < 0)
+        vm_throw_exn(vm, EXN_ARGUMENT, "The input must be non-negative. (Parameter 'count')",
+                     "The input must be non-negative. (Parameter 'count')");
+    Value f = a[1];
+    size_t p = pieces_new(vm, (size_t)n);
+    for (int64_t i = 0; i < n; i++) {
+        Value r = want_string_result(vm, call1(vm, f, mk_int(i)), "String.init");
+        pieces(vm, p)[i] = r;
+    }
+    *out = string_of_pieces(vm, p, (size_t)n);
+    return 0;
+}
+
+/* String.exists (want true) and String.forall (want false): stops at the
+ * first char whose result is `want`. */
+static bool any_char(fsrs_vm *vm, Value f, Value str, bool want, const char *fn)
+{
+    const ObjString *s = want_string(vm, str, fn);
+    for (size_t i = 0; i < s->len;)
+        if (want_bool(vm, call1(vm, f, mk_char(decode(s->chars, s->len, &i))), fn) == want)
+            return true;
+    return false;
+}
+
+static int str_exists(ARGS)
+{
+    UNUSED;
+    *out = mk_bool(any_char(vm, a[0], a[1], true, "String.exists"));
+    return 0;
+}
+
+static int str_forall(ARGS)
+{
+    UNUSED;
+    *out = mk_bool(!any_char(vm, a[0], a[1], false, "String.forall"));
+    return 0;
+}
+
+static int str_iter(ARGS)
+{
+    UNUSED;
+    Value f = a[0];
+    const ObjString *s = want_string(vm, a[1], "String.iter");
+    for (size_t i = 0; i < s->len;)
+        call1(vm, f, mk_char(decode(s->chars, s->len, &i)));
+    *out = mk_unit();
+    return 0;
+}
+
+static int str_iteri(ARGS)
+{
+    UNUSED;
+    Value f = a[0];
+    const ObjString *s = want_string(vm, a[1], "String.iteri");
+    int64_t index = 0;
+    for (size_t i = 0; i < s->len; index++) {
+        Value c = mk_char(decode(s->chars, s->len, &i));
+        call2(vm, f, mk_int(index), c);
+    }
+    *out = mk_unit();
+    return 0;
+}
+
 /* -------------------------------------------------------------- table --- */
 
 static const ObjNative fns[] = {
     VM_NATIVE("String.length", 1, str_length),
     VM_NATIVE("String.concat", 2, str_concat),
     VM_NATIVE("String.replicate", 2, str_replicate),
+    VM_NATIVE("String.init", 2, str_init),
+    VM_NATIVE("String.map", 2, str_map),
+    VM_NATIVE("String.mapi", 2, str_mapi),
+    VM_NATIVE("String.filter", 2, str_filter),
+    VM_NATIVE("String.collect", 2, str_collect),
+    VM_NATIVE("String.exists", 2, str_exists),
+    VM_NATIVE("String.forall", 2, str_forall),
+    VM_NATIVE("String.iter", 2, str_iter),
+    VM_NATIVE("String.iteri", 2, str_iteri),
     VM_NATIVE("String.Join", 1, str_join),
     VM_NATIVE("System.String.Join", 1, str_join),
     VM_NATIVE("String.IsNullOrEmpty", 1, str_is_null_or_empty),
