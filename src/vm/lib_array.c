@@ -888,8 +888,19 @@ static Value extreme_by(fsrs_vm *vm, Value f, Value arr, int dir, const char *fn
     return src->items[best];
 }
 
-static int ar_max_by(ARGS) { UNUSED; *out = extreme_by(vm, a[0], a[1], 1, "Array.maxBy"); return 0; }
-static int ar_min_by(ARGS) { UNUSED; *out = extreme_by(vm, a[0], a[1], -1, "Array.minBy"); return 0; }
+static int ar_max_by(ARGS)
+{
+    UNUSED;
+    *out = extreme_by(vm, a[0], a[1], 1, "Array.maxBy");
+    return 0;
+}
+
+static int ar_min_by(ARGS)
+{
+    UNUSED;
+    *out = extreme_by(vm, a[0], a[1], -1, "Array.minBy");
+    return 0;
+}
 
 /* Array.sortBy: the keys first (one call per element), then a stable
  * merge sort of the element indexes by key, in heap scratch arrays. */

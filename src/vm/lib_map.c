@@ -8,7 +8,9 @@
  * and set are static values too.  Every function runs on the thread of the
  * VM that calls it and builds its results on that VM's heap with tree.c.
  * Bulk operations root the tree or list they are building in one host
- * handle slot, since every allocation may collect.
+ * handle slot, since every allocation may collect; the functions that
+ * call script functions (Map.fold, Set.map, ...) root theirs in VM stack
+ * slots instead, as vm_apply_x requires (see their section).
  */
 #include <string.h>
 
@@ -343,6 +345,383 @@ static int set_is_subset(ARGS)
     return 0;
 }
 
+/* ------------------------------------ functions that take a function --- */
+
+/*
+ * Map.fold, Set.map, ... call script functions with vm_apply_x and follow
+ * its rules (vm.h).  During each call the collector may run and the VM
+ * stack may move.  The tree being walked is rooted by the native's
+ * argument slot, and since trees are never written after they are built
+ * and nodes never move, a TreeIter (a path of node pointers in C memory)
+ * stays valid across the calls.  Everything under construction (the
+ * result trees, an accumulator, a value about to be added) is kept in VM
+ * stack slots pushed with vm_push_x and re-read through the slot index
+ * after every call; nothing is malloc'd, since an exception may leave the
+ * native at any call.
+ */
+
+#define SLOT(i) (vm->stack[i])
+
+static Value call1(fsrs_vm *vm, Value f, Value x) { return vm_apply_x(vm, f, 1, &x); }
+
+static Value call2(fsrs_vm *vm, Value f, Value x, Value y)
+{
+    Value xy[2] = {x, y};
+    return vm_apply_x(vm, f, 2, xy);
+}
+
+static Value call3(fsrs_vm *vm, Value f, Value x, Value y, Value z)
+{
+    Value xyz[3] = {x, y, z};
+    return vm_apply_x(vm, f, 3, xyz);
+}
+
+static bool want_bool(fsrs_vm *vm, Value v, const char *fn)
+{
+    if (!IS_BOOL(v))
+        vm_throw(vm, FSRS_ERUNTIME, "'%s' expects a function returning bool, not %s", fn,
+                 value_type_name(v));
+    return AS_BOOL(v);
+}
+
+/* Whether the option o is Some; its value in *v. */
+static bool option_value(fsrs_vm *vm, Value o, Value *v, const char *fn)
+{
+    if (!IS_DATA(o) || !(AS_DATA(o)->shape->flags & SHAPE_OPTION))
+        vm_throw(vm, FSRS_ERUNTIME, "'%s' expects a function returning an option, not %s", fn,
+                 value_type_name(o));
+    if (AS_DATA(o)->n == 0)
+        return false;
+    *v = AS_DATA(o)->items[0];
+    return true;
+}
+
+/* An empty map or set (type O_MAP or O_SET) in a new stack slot. */
+static size_t empty_slot(fsrs_vm *vm, int type)
+{
+    return vm_push_x(vm, mk_obj((void *)(type == O_MAP ? &empty_map : &empty_set)));
+}
+
+/* Add key -> SLOT(val) to the tree in SLOT(t); the key must be reachable. */
+static void slot_add(fsrs_vm *vm, size_t t, Value key, size_t val)
+{
+    Value r = tree_add(vm, SLOT(t), key, SLOT(val));
+    SLOT(t) = r;
+}
+
+/* A pair of the values in slots x and y. */
+static Value pair_of(fsrs_vm *vm, size_t x, size_t y)
+{
+    ObjTuple *t = gc_alloc_x(vm, sizeof(ObjTuple) + 2 * sizeof(Value), O_TUPLE);
+    t->n = 2;
+    t->items[0] = SLOT(x);
+    t->items[1] = SLOT(y);
+    return mk_obj(t);
+}
+
+static _Noreturn void index_not_found(fsrs_vm *vm)
+{
+    vm_throw_exn(vm, EXN_KEY_NOT_FOUND,
+                 "An index satisfying the predicate was not found in the collection.",
+                 "An index satisfying the predicate was not found in the collection.");
+}
+
+/* The function's result for one element: f k v for a map, f x for a set. */
+static Value call_elem(fsrs_vm *vm, Value f, bool is_map, const TreeNode *n)
+{
+    return is_map ? call2(vm, f, n->key, n->val) : call1(vm, f, n->key);
+}
+
+static void iter_tree(fsrs_vm *vm, Value f, const ObjTree *t, bool is_map)
+{
+    TreeIter it;
+    tree_iter_init(&it, t, false);
+    for (const TreeNode *n; (n = tree_next(&it));)
+        call_elem(vm, f, is_map, n);
+}
+
+static int map_iter(ARGS)
+{
+    UNUSED;
+    iter_tree(vm, a[0], want_map(vm, "Map.iter", a[1]), true);
+    *out = mk_unit();
+    return 0;
+}
+
+static int set_iter(ARGS)
+{
+    UNUSED;
+    iter_tree(vm, a[0], want_set(vm, "Set.iter", a[1]), false);
+    *out = mk_unit();
+    return 0;
+}
+
+/* fold (f acc k v / f acc x) in key order, or foldBack (f k v acc / f x
+ * acc) in reverse. */
+static Value fold_tree(fsrs_vm *vm, Value f, const ObjTree *t, Value state, bool is_map,
+                       bool back)
+{
+    size_t acc = vm_push_x(vm, state);
+    TreeIter it;
+    tree_iter_init(&it, t, back);
+    for (const TreeNode *n; (n = tree_next(&it));) {
+        /* the stack may move during the call: no slot address before it */
+        Value r;
+        if (is_map)
+            r = back ? call3(vm, f, n->key, n->val, SLOT(acc))
+                     : call3(vm, f, SLOT(acc), n->key, n->val);
+        else
+            r = back ? call2(vm, f, n->key, SLOT(acc)) : call2(vm, f, SLOT(acc), n->key);
+        SLOT(acc) = r;
+    }
+    return SLOT(acc);
+}
+
+static int map_fold(ARGS)
+{
+    UNUSED;
+    *out = fold_tree(vm, a[0], want_map(vm, "Map.fold", a[2]), a[1], true, false);
+    return 0;
+}
+
+static int map_fold_back(ARGS)
+{
+    UNUSED;
+    *out = fold_tree(vm, a[0], want_map(vm, "Map.foldBack", a[1]), a[2], true, true);
+    return 0;
+}
+
+static int set_fold(ARGS)
+{
+    UNUSED;
+    *out = fold_tree(vm, a[0], want_set(vm, "Set.fold", a[2]), a[1], false, false);
+    return 0;
+}
+
+static int set_fold_back(ARGS)
+{
+    UNUSED;
+    *out = fold_tree(vm, a[0], want_set(vm, "Set.foldBack", a[1]), a[2], false, true);
+    return 0;
+}
+
+/* The first element (in key order) for which f gives `want`, or NULL. */
+static const TreeNode *find_elem(fsrs_vm *vm, Value f, const ObjTree *t, bool is_map, bool want,
+                                 const char *fn)
+{
+    TreeIter it;
+    tree_iter_init(&it, t, false);
+    for (const TreeNode *n; (n = tree_next(&it));)
+        if (want_bool(vm, call_elem(vm, f, is_map, n), fn) == want)
+            return n;
+    return NULL;
+}
+
+static int map_exists(ARGS)
+{
+    UNUSED;
+    const ObjTree *t = want_map(vm, "Map.exists", a[1]);
+    *out = mk_bool(find_elem(vm, a[0], t, true, true, "Map.exists") != NULL);
+    return 0;
+}
+
+static int map_forall(ARGS)
+{
+    UNUSED;
+    const ObjTree *t = want_map(vm, "Map.forall", a[1]);
+    *out = mk_bool(find_elem(vm, a[0], t, true, false, "Map.forall") == NULL);
+    return 0;
+}
+
+static int set_exists(ARGS)
+{
+    UNUSED;
+    const ObjTree *t = want_set(vm, "Set.exists", a[1]);
+    *out = mk_bool(find_elem(vm, a[0], t, false, true, "Set.exists") != NULL);
+    return 0;
+}
+
+static int set_forall(ARGS)
+{
+    UNUSED;
+    const ObjTree *t = want_set(vm, "Set.forall", a[1]);
+    *out = mk_bool(find_elem(vm, a[0], t, false, false, "Set.forall") == NULL);
+    return 0;
+}
+
+static int map_try_find_key(ARGS)
+{
+    UNUSED;
+    const ObjTree *t = want_map(vm, "Map.tryFindKey", a[1]);
+    const TreeNode *n = find_elem(vm, a[0], t, true, true, "Map.tryFindKey");
+    *out = n ? some_new(vm, n->key) : none_value();
+    return 0;
+}
+
+static int map_find_key(ARGS)
+{
+    UNUSED;
+    const ObjTree *t = want_map(vm, "Map.findKey", a[1]);
+    const TreeNode *n = find_elem(vm, a[0], t, true, true, "Map.findKey");
+    if (!n)
+        index_not_found(vm);
+    *out = n->key;
+    return 0;
+}
+
+/* The first Some that f k v gives, in key order; *found false if none.
+ * The result is reachable only from the option returned by f: the
+ * caller stores it before allocating. */
+static Value pick(fsrs_vm *vm, Value f, const ObjTree *t, bool *found, const char *fn)
+{
+    TreeIter it;
+    tree_iter_init(&it, t, false);
+    for (const TreeNode *n; (n = tree_next(&it));) {
+        Value v;
+        if (option_value(vm, call2(vm, f, n->key, n->val), &v, fn)) {
+            *found = true;
+            return v;
+        }
+    }
+    *found = false;
+    return mk_unit();
+}
+
+static int map_try_pick(ARGS)
+{
+    UNUSED;
+    bool found;
+    Value v = pick(vm, a[0], want_map(vm, "Map.tryPick", a[1]), &found, "Map.tryPick");
+    if (found) {
+        size_t s = vm_push_x(vm, v);
+        v = some_new(vm, SLOT(s));
+    }
+    *out = found ? v : none_value();
+    return 0;
+}
+
+static int map_pick(ARGS)
+{
+    UNUSED;
+    bool found;
+    Value v = pick(vm, a[0], want_map(vm, "Map.pick", a[1]), &found, "Map.pick");
+    if (!found)
+        key_not_found(vm);
+    *out = v;
+    return 0;
+}
+
+/* Map.map f m: the same keys, each bound to f k v. */
+static int map_map(ARGS)
+{
+    UNUSED;
+    Value f = a[0];
+    const ObjTree *t = want_map(vm, "Map.map", a[1]);
+    size_t r = empty_slot(vm, O_MAP), v = vm_push_x(vm, mk_unit());
+    TreeIter it;
+    tree_iter_init(&it, t, false);
+    for (const TreeNode *n; (n = tree_next(&it));) {
+        Value x = call2(vm, f, n->key, n->val);
+        SLOT(v) = x;
+        slot_add(vm, r, n->key, v);
+    }
+    *out = SLOT(r);
+    return 0;
+}
+
+/* Set.map f s: the set of f x (results that compare equal merge). */
+static int set_map(ARGS)
+{
+    UNUSED;
+    Value f = a[0];
+    const ObjTree *t = want_set(vm, "Set.map", a[1]);
+    size_t r = empty_slot(vm, O_SET), x = vm_push_x(vm, mk_unit());
+    size_t unit = vm_push_x(vm, mk_unit());
+    TreeIter it;
+    tree_iter_init(&it, t, false);
+    for (const TreeNode *n; (n = tree_next(&it));) {
+        Value y = call1(vm, f, n->key);
+        SLOT(x) = y;
+        slot_add(vm, r, SLOT(x), unit);
+    }
+    *out = SLOT(r);
+    return 0;
+}
+
+/* filter (no slot): the elements for which f is true; partition: those
+ * into the tree in slot yes, the others into slot no. */
+static void split_tree(fsrs_vm *vm, Value f, const ObjTree *t, int type, size_t yes, size_t no,
+                       const char *fn)
+{
+    bool is_map = type == O_MAP;
+    TreeIter it;
+    tree_iter_init(&it, t, false);
+    for (const TreeNode *n; (n = tree_next(&it));) {
+        bool keep = want_bool(vm, call_elem(vm, f, is_map, n), fn);
+        if (!keep && no == (size_t)-1)
+            continue;
+        size_t into = keep ? yes : no;
+        /* key and value are reachable through the walked tree */
+        Value r = tree_add(vm, SLOT(into), n->key, n->val);
+        SLOT(into) = r;
+    }
+}
+
+static int filter_native(fsrs_vm *vm, const Value *a, Value *out, int type, const char *fn)
+{
+    Value f = a[0];
+    const ObjTree *t = type == O_MAP ? want_map(vm, fn, a[1]) : want_set(vm, fn, a[1]);
+    size_t r = empty_slot(vm, type);
+    split_tree(vm, f, t, type, r, (size_t)-1, fn);
+    *out = SLOT(r);
+    return 0;
+}
+
+static int partition_native(fsrs_vm *vm, const Value *a, Value *out, int type, const char *fn)
+{
+    Value f = a[0];
+    const ObjTree *t = type == O_MAP ? want_map(vm, fn, a[1]) : want_set(vm, fn, a[1]);
+    size_t yes = empty_slot(vm, type), no = empty_slot(vm, type);
+    split_tree(vm, f, t, type, yes, no, fn);
+    *out = pair_of(vm, yes, no);
+    return 0;
+}
+
+static int map_filter(ARGS) { UNUSED; return filter_native(vm, a, out, O_MAP, "Map.filter"); }
+static int set_filter(ARGS) { UNUSED; return filter_native(vm, a, out, O_SET, "Set.filter"); }
+static int map_partition(ARGS)
+{
+    UNUSED;
+    return partition_native(vm, a, out, O_MAP, "Map.partition");
+}
+
+static int set_partition(ARGS)
+{
+    UNUSED;
+    return partition_native(vm, a, out, O_SET, "Set.partition");
+}
+
+/* Map.change key f m: f gets the key's value as an option; None removes
+ * the key, Some v binds it to v. */
+static int map_change(ARGS)
+{
+    UNUSED;
+    size_t base = vm_native_base(vm, a);
+    Value f = a[1];
+    const ObjTree *t = want_map(vm, "Map.change", a[2]);
+    const TreeNode *n = tree_find(vm, t, a[0]);
+    Value old = n ? some_new(vm, n->val) : none_value();
+    Value o = call1(vm, f, old);
+    Value v;
+    if (option_value(vm, o, &v, "Map.change")) {
+        size_t s = vm_push_x(vm, o);
+        *out = tree_add(vm, SLOT(base + 2), SLOT(base), AS_DATA(SLOT(s))->items[0]);
+    } else {
+        *out = tree_remove(vm, SLOT(base + 2), SLOT(base));
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------ members --- */
 
 Value map_member(fsrs_vm *vm, Value *slots, int argc, int id)
@@ -401,6 +780,19 @@ static const ObjNative fns[] = {
     VM_NATIVE("Map.values", 1, map_values),
     VM_NATIVE("Map.count", 1, map_count),
     VM_NATIVE("Map.isEmpty", 1, map_is_empty),
+    VM_NATIVE("Map.iter", 2, map_iter),
+    VM_NATIVE("Map.fold", 3, map_fold),
+    VM_NATIVE("Map.foldBack", 3, map_fold_back),
+    VM_NATIVE("Map.map", 2, map_map),
+    VM_NATIVE("Map.filter", 2, map_filter),
+    VM_NATIVE("Map.partition", 2, map_partition),
+    VM_NATIVE("Map.exists", 2, map_exists),
+    VM_NATIVE("Map.forall", 2, map_forall),
+    VM_NATIVE("Map.tryFindKey", 2, map_try_find_key),
+    VM_NATIVE("Map.findKey", 2, map_find_key),
+    VM_NATIVE("Map.tryPick", 2, map_try_pick),
+    VM_NATIVE("Map.pick", 2, map_pick),
+    VM_NATIVE("Map.change", 3, map_change),
     VM_NATIVE("Set.add", 2, set_add),
     VM_NATIVE("Set.contains", 2, set_contains),
     VM_NATIVE("Set.remove", 2, set_remove),
@@ -416,6 +808,14 @@ static const ObjNative fns[] = {
     VM_NATIVE("Set.difference", 2, set_difference),
     VM_NATIVE("Set.intersect", 2, set_intersect),
     VM_NATIVE("Set.isSubset", 2, set_is_subset),
+    VM_NATIVE("Set.iter", 2, set_iter),
+    VM_NATIVE("Set.fold", 3, set_fold),
+    VM_NATIVE("Set.foldBack", 3, set_fold_back),
+    VM_NATIVE("Set.map", 2, set_map),
+    VM_NATIVE("Set.filter", 2, set_filter),
+    VM_NATIVE("Set.partition", 2, set_partition),
+    VM_NATIVE("Set.exists", 2, set_exists),
+    VM_NATIVE("Set.forall", 2, set_forall),
 };
 
 static const LibValue values[] = {

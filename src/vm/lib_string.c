@@ -732,14 +732,27 @@ static Value transform(fsrs_vm *vm, Value f, Value str, int mode, const char *fn
     return string_of_pieces(vm, p, k);
 }
 
-static int str_map(ARGS) { UNUSED; *out = transform(vm, a[0], a[1], S_MAP, "String.map"); return 0; }
-static int str_mapi(ARGS) { UNUSED; *out = transform(vm, a[0], a[1], S_MAPI, "String.mapi"); return 0; }
+static int str_map(ARGS)
+{
+    UNUSED;
+    *out = transform(vm, a[0], a[1], S_MAP, "String.map");
+    return 0;
+}
+
+static int str_mapi(ARGS)
+{
+    UNUSED;
+    *out = transform(vm, a[0], a[1], S_MAPI, "String.mapi");
+    return 0;
+}
+
 static int str_filter(ARGS)
 {
     UNUSED;
     *out = transform(vm, a[0], a[1], S_FILTER, "String.filter");
     return 0;
 }
+
 static int str_collect(ARGS)
 {
     UNUSED;
