@@ -273,3 +273,125 @@ Test(reentry, failed_allocation_during_a_nested_call_is_clean, .timeout = 60)
     }
     fsrs_chunk_free(chunk);
 }
+
+/* ----------------------------------------------- trees walked by natives --- */
+
+/* A host function that runs a full collection each time it is called, so
+ * a mapper calling it collects while Map.fold, Set.map, ... hold a tree
+ * iterator and a half-built result. */
+static int host_collect(fsrs_vm *vm, const fsrs_value *args, int argc, fsrs_value *out,
+                        void *userdata)
+{
+    (void)args;
+    (void)argc;
+    (void)userdata;
+    gc_collect(vm);
+    *out = fsrs_unit();
+    return FSRS_OK;
+}
+
+static fsrs_vm *vm_with_collect(const fsrs_config *cfg, const char *src)
+{
+    static const char *const hosts[] = {"collect"};
+    fsrs_compile_options opts;
+    fsrs_compile_options_init(&opts);
+    opts.host_names = hosts;
+    opts.host_count = 1;
+    fsrs_chunk *c = NULL;
+    cr_assert_eq(compile_src(&opts, src, &c), FSRS_OK, "%s", last_message());
+    fsrs_vm *vm = NULL;
+    cr_assert_eq(fsrs_vm_new(cfg, &vm), FSRS_OK);
+    cr_assert_eq(fsrs_vm_register(vm, "collect", 1, host_collect, NULL), FSRS_OK);
+    int rc = fsrs_vm_load(vm, c);
+    fsrs_chunk_free(c);
+    cr_assert_eq(rc, FSRS_OK, "load failed (%d): %s", rc, last_message());
+    return vm;
+}
+
+Test(reentry, collector_runs_while_trees_are_walked, .timeout = 60)
+{
+    CountingAlloc a;
+    counting_init(&a);
+    fsrs_config cfg;
+    fsrs_config_init(&cfg);
+    cfg.alloc = counting_alloc;
+    cfg.alloc_userdata = &a;
+    /* the walked trees are reachable only from the natives' arguments;
+     * every call collects and leaves garbage behind */
+    fsrs_vm *vm = vm_with_collect(
+        &cfg,
+        "let tick k = (if k % 16 = 0 then collect ()); [k; k]\n"
+        "let pairs n = List.init n (fun i -> (i, string i))\n"
+        "let folded = Map.fold (fun acc k (v: string) -> ignore (tick k); acc + k + v.Length) 0 "
+        "(Map.ofList (pairs 3000))\n"
+        "let back = Map.foldBack (fun k _ acc -> List.head (tick k) :: acc) "
+        "(Map.ofList (pairs 500)) [] |> List.length\n"
+        "let mapped = Map.map (fun k v -> (tick k, v + \"!\")) (Map.ofList (pairs 2000))\n"
+        "let mappedOk = Map.forall (fun k (l, s) -> l = [k; k] && s = string k + \"!\") mapped\n"
+        "let kept = Map.filter (fun k _ -> List.head (tick k) % 3 = 0) (Map.ofList (pairs 2000))\n"
+        "let keptSum = Map.fold (fun acc k _ -> acc + k) 0 kept\n"
+        "let setMapped = Set.map (fun x -> (List.head (tick x)) * 2) (Set.ofList [0 .. 2999])\n"
+        "let setSum = Set.fold (+) 0 setMapped\n"
+        "let yes, no = Set.partition (fun x -> List.length (tick x) = 2 && x % 2 = 0) "
+        "(Set.ofList [0 .. 999])\n"
+        "let split = yes.Count * 10000 + no.Count\n");
+    /* sum of k and of the digits of k for k in 0 .. 2999 */
+    int64_t want = 0;
+    for (int64_t k = 0; k < 3000; k++)
+        want += k + (k < 10 ? 1 : k < 100 ? 2 : k < 1000 ? 3 : 4);
+    cr_assert_eq(global_int(vm, "folded"), want);
+    cr_assert_eq(global_int(vm, "back"), 500);
+    cr_assert(global_bool(vm, "mappedOk"));
+    int64_t kept = 0;
+    for (int64_t k = 0; k < 2000; k += 3)
+        kept += k;
+    cr_assert_eq(global_int(vm, "keptSum"), kept);
+    cr_assert_eq(global_int(vm, "setSum"), 2999LL * 3000);
+    cr_assert_eq(global_int(vm, "split"), 500 * 10000 + 500);
+    assert_idle(vm);
+    fsrs_vm_free(vm);
+    cr_assert_eq(a.live, 0, "%zu bytes leaked", a.live);
+}
+
+Test(reentry, exception_from_a_map_fold_folder_unwinds_cleanly, .timeout = 30)
+{
+    CountingAlloc a;
+    counting_init(&a);
+    fsrs_config cfg;
+    fsrs_config_init(&cfg);
+    cfg.alloc = counting_alloc;
+    cfg.alloc_userdata = &a;
+    cfg.error = count_errors;
+    errors_seen = 0;
+    fsrs_vm *vm = vm_with_collect(
+        &cfg,
+        "exception Stop of int\n"
+        "let m = Map.ofList (List.init 1000 (fun i -> (i, [i])))\n"
+        "let folder limit acc k v = (if k % 50 = 0 then collect ()); "
+        "if k = limit then raise (Stop acc) else acc + List.head v\n"
+        "let caught limit = try Map.fold (folder limit) 0 m with Stop s -> -s\n"
+        "let uncaught limit = Map.fold (folder limit) 0 m\n"
+        "let inner limit = Map.fold (fun acc k _ -> acc + caught (limit + k)) 0 "
+        "(Map.ofList [(0, 0); (1, 1)])\n"
+        "let total = List.sum (List.map caught [0 .. 300])\n");
+    cr_assert_eq(errors_seen, 0);
+    /* caught n is -(0 + 1 + ... + n - 1) */
+    int64_t want = 0;
+    for (int64_t n = 0; n <= 300; n++)
+        want -= n * (n - 1) / 2;
+    cr_assert_eq(global_int(vm, "total"), want);
+    cr_assert_eq(call_int(vm, "caught", 1, (int64_t[]){5000}), 999LL * 1000 / 2);
+    cr_assert_eq(call_int(vm, "inner", 1, (int64_t[]){10}), -(45 + 55));
+    assert_idle(vm);
+    fsrs_value r;
+    int rc = fsrs_vm_call(vm, "uncaught", 1, (fsrs_value[]){fsrs_int(7)}, &r);
+    cr_assert_eq(rc, FSRS_ERUNTIME, "rc %d: %s", rc, last_message());
+    cr_assert(strstr(last_message(), "Stop 21"), "%s", last_message());
+    cr_assert(strstr(fsrs_error_last()->trace, "at folder"), "%s", fsrs_error_last()->trace);
+    cr_assert_eq(errors_seen, 1);
+    assert_idle(vm);
+    /* the VM is usable afterwards and the map is intact */
+    cr_assert_eq(call_int(vm, "uncaught", 1, (int64_t[]){-1}), 999LL * 1000 / 2);
+    fsrs_vm_free(vm);
+    cr_assert_eq(a.live, 0, "%zu bytes leaked", a.live);
+}
