@@ -814,10 +814,11 @@ static int64_t find_index(fsrs_vm *vm, Value f, Value arr, const char *fn)
 static int ar_find(ARGS)
 {
     UNUSED;
-    int64_t i = find_index(vm, a[0], a[1], "Array.find");
+    Value arr = a[1]; /* a is stale after the calls */
+    int64_t i = find_index(vm, a[0], arr, "Array.find");
     if (i < 0)
         index_not_found(vm);
-    *out = AS_ARRAY(a[1])->items[i];
+    *out = AS_ARRAY(arr)->items[i];
     return 0;
 }
 

@@ -42,6 +42,36 @@ Test(reentry, stack_grows_during_a_nested_call, .timeout = 20)
     fsrs_vm_free(vm);
 }
 
+Test(reentry, stack_grows_during_array_string_and_tree_functions, .timeout = 30)
+{
+    /* each callback recurses deep enough to move the VM stack, so a native
+     * that kept a pointer into it (its own arguments) would read freed
+     * memory afterwards */
+    fsrs_vm *vm = vm_with(NULL,
+                          "let rec deep n = if n = 0 then 0 else 1 + deep (n - 1)\n"
+                          "let found = Array.find (fun x -> deep x = 20000) [| 5; 20000; 7 |]\n"
+                          "let idx = Array.findIndex (fun x -> deep x > 10000) [| 5; 30000 |]\n"
+                          "let sorted = (Array.sortBy (fun x -> -(deep x)) [| 3; 25000; 9 |]).[0]\n"
+                          "let folded = Array.foldBack (fun x acc -> acc + deep x) [| 20000; 1 |] 0\n"
+                          "let str = String.init 3 (fun i -> string (deep (i * 15000))) "
+                          "|> String.length\n"
+                          "let m = Map.ofList [(1, 30000); (2, 3)]\n"
+                          "let changed = Map.change 1 (Option.map (fun v -> deep v + 1)) m "
+                          "|> Map.find 1\n"
+                          "let picked = Map.pick (fun k v -> if deep v > 100 then Some k else None) m\n"
+                          "let setFold = Set.foldBack (fun x acc -> acc + deep x) (set [25000; 2]) 0\n");
+    cr_assert_eq(global_int(vm, "found"), 20000);
+    cr_assert_eq(global_int(vm, "idx"), 1);
+    cr_assert_eq(global_int(vm, "sorted"), 25000);
+    cr_assert_eq(global_int(vm, "folded"), 20001);
+    cr_assert_eq(global_int(vm, "str"), 11);
+    cr_assert_eq(global_int(vm, "changed"), 30001);
+    cr_assert_eq(global_int(vm, "picked"), 1);
+    cr_assert_eq(global_int(vm, "setFold"), 25002);
+    assert_idle(vm);
+    fsrs_vm_free(vm);
+}
+
 Test(reentry, collector_runs_while_map_builds_a_long_list, .timeout = 30)
 {
     CountingAlloc a;
