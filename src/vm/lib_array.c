@@ -553,12 +553,10 @@ static _Noreturn void index_not_found(fsrs_vm *vm)
                  "An index satisfying the predicate was not found in the collection.");
 }
 
-/* A new array of n elements rooted in a VM stack slot; returns the slot. */
-static size_t array_slot(fsrs_vm *vm, int64_t n)
+/* A new array of n >= 0 elements rooted in a VM stack slot; returns the
+ * slot. */
+static size_t array_slot(fsrs_vm *vm, uint32_t n)
 {
-    if (n < 0)
-        vm_throw_exn(vm, EXN_ARGUMENT, "The input must be non-negative. (Parameter 'count')",
-                     "The input must be non-negative. (Parameter 'count')");
     return vm_push_x(vm, mk_obj(array_new(vm, n)));
 }
 
@@ -620,7 +618,17 @@ static int ar_init(ARGS)
 {
     UNUSED;
     Value f = a[1];
-    size_t r = array_slot(vm, want_int(vm, a[0], "the count of 'Array.init'"));
+    int64_t n = want_int(vm, a[0], "the count of 'Array.init'");
+    if (n < 0) {
+        /* FSharp.Core's invalidArgInputMustBeNonNegative */
+        char m[128];
+        snprintf(m, sizeof m, "The input must be non-negative.\ncount = %lld (Parameter 'count')",
+                 (long long)n);
+        vm_throw_exn(vm, EXN_ARGUMENT, m, "%s", m);
+    }
+    if (n > UINT32_MAX)
+        vm_throw(vm, FSRS_ELIMIT, "array too large (%lld elements)", (long long)n);
+    size_t r = array_slot(vm, (uint32_t)n);
     for (uint32_t i = 0; i < ARR(r)->n; i++) {
         Value v = call1(vm, f, mk_int(i));
         ARR(r)->items[i] = v;
@@ -977,8 +985,8 @@ static int ar_zip(ARGS)
     if (x->n != y->n) {
         char m[256];
         snprintf(m, sizeof m,
-                 "The arrays have different lengths.\n    array1.Length = %u, array2.Length = %u "
-                 "(Parameter 'array2')",
+                 "The arrays have different lengths.\narray1.Length = %u, array2.Length = %u "
+                 "(Parameter 'array1')",
                  (unsigned)x->n, (unsigned)y->n);
         vm_throw_exn(vm, EXN_ARGUMENT, m, "%s", m);
     }

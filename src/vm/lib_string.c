@@ -11,6 +11,7 @@
  * list of libraries; each runs on the thread of the VM that calls it and
  * raises errors with vm_throw only after freeing what it allocated.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "util/error.h"
@@ -767,9 +768,13 @@ static int str_init(ARGS)
         vm_throw(vm, FSRS_ERUNTIME, "'String.init' expects an int count, not %s",
                  value_type_name(a[0]));
     int64_t n = AS_INT(a[0]);
-    if (n < 0)
-        vm_throw_exn(vm, EXN_ARGUMENT, "The input must be non-negative. (Parameter 'count')",
-                     "The input must be non-negative. (Parameter 'count')");
+    if (n < 0) {
+        /* FSharp.Core's invalidArgInputMustBeNonNegative */
+        char m[128];
+        snprintf(m, sizeof m, "The input must be non-negative.\ncount = %lld (Parameter 'count')",
+                 (long long)n);
+        vm_throw_exn(vm, EXN_ARGUMENT, m, "%s", m);
+    }
     Value f = a[1];
     size_t p = pieces_new(vm, (size_t)n);
     for (int64_t i = 0; i < n; i++) {
