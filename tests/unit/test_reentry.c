@@ -425,3 +425,40 @@ Test(reentry, exception_from_a_map_fold_folder_unwinds_cleanly, .timeout = 30)
     fsrs_vm_free(vm);
     cr_assert_eq(a.live, 0, "%zu bytes leaked", a.live);
 }
+
+Test(reentry, failed_allocation_in_array_string_and_tree_functions_is_clean, .timeout = 120)
+{
+    static const char src[] =
+        "let a = Array.map (fun x -> [x; x]) [| 1 .. 100 |]\n"
+        "let b = try Array.length (Array.collect (fun l -> List.toArray l) a) with _ -> -1\n"
+        "let s = String.collect (fun c -> String.replicate 3 (string c)) \"abcdef\"\n"
+        "let m = Map.ofList (List.init 60 (fun i -> (i, string i)))\n"
+        "let m2 = Map.map (fun k v -> v + \"!\") m |> Map.filter (fun k _ -> k % 2 = 0)\n"
+        "let f = Map.fold (fun acc k v -> (k, v) :: acc) [] m2\n"
+        "let t = Set.map (fun x -> x * 3) (set [1 .. 50]) |> Set.partition (fun x -> x > 60)\n";
+    fsrs_chunk *chunk = compile_ok(src);
+    /* fail each 5th request in turn, until a run no longer reaches it */
+    bool reached = true;
+    long fail = 0;
+    for (; reached && fail < 200000; fail += 5) {
+        CountingAlloc a;
+        counting_init(&a);
+        a.fail_at = fail;
+        fsrs_config cfg;
+        fsrs_config_init(&cfg);
+        cfg.alloc = counting_alloc;
+        cfg.alloc_userdata = &a;
+        fsrs_vm *vm = NULL;
+        if (fsrs_vm_new(&cfg, &vm) == FSRS_OK) {
+            int rc = fsrs_vm_load(vm, chunk);
+            cr_assert(rc == FSRS_OK || rc == FSRS_ENOMEM, "rc %d: %s", rc, last_message());
+            if (rc == FSRS_OK)
+                assert_idle(vm);
+            fsrs_vm_free(vm);
+        }
+        cr_assert_eq(a.live, 0, "fail at %ld: %zu bytes leaked", fail, a.live);
+        reached = a.failed > 0;
+    }
+    cr_assert(!reached, "still failing after %ld requests", fail);
+    fsrs_chunk_free(chunk);
+}
