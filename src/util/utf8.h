@@ -59,4 +59,28 @@ static inline uint32_t utf8_decode(const char *str, size_t n, size_t *i)
     return cp;
 }
 
+/* UTF-16 code units in s[0..n) (.NET's string length). */
+static inline int64_t utf16_length(const char *s, size_t n)
+{
+    int64_t units = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c & 0xC0) != 0x80)
+            units += c >= 0xF0 ? 2 : 1;
+    }
+    return units;
+}
+
+/* The byte offset in s[0..n) of UTF-16 index idx (0 <= idx <= length). */
+static inline size_t utf16_offset(const char *s, size_t n, int64_t idx)
+{
+    size_t i = 0;
+    int64_t units = 0;
+    while (i < n && units < idx) {
+        uint32_t cp = utf8_decode(s, n, &i);
+        units += cp >= 0x10000 ? 2 : 1;
+    }
+    return i;
+}
+
 #endif

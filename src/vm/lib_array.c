@@ -17,6 +17,7 @@
 
 #include "lang/compile.h"
 #include "util/error.h"
+#include "util/utf8.h"
 #include "vm/tree.h"
 #include "vm/vm.h"
 
@@ -91,20 +92,12 @@ static ObjArray *array_of_list(fsrs_vm *vm, Value list, const char *fn)
     return arr;
 }
 
-/* The char that starts at byte i of a UTF-8 string. */
+/* The char that starts at byte i of a UTF-8 string, and its length. */
 static uint32_t char_at(const ObjString *s, uint32_t i, uint32_t *len_out)
 {
-    const unsigned char *p = (const unsigned char *)s->chars + i;
-    uint32_t left = s->len - i, n = p[0] < 0x80 ? 1 : p[0] < 0xE0 ? 2 : p[0] < 0xF0 ? 3 : 4;
-    if (n > left || (p[0] >= 0x80 && p[0] < 0xC0))
-        n = 1;
-    uint32_t cp = p[0];
-    if (n > 1) {
-        cp = p[0] & (0x7Fu >> n);
-        for (uint32_t k = 1; k < n; k++)
-            cp = (cp << 6) | (p[k] & 0x3Fu);
-    }
-    *len_out = n;
+    size_t j = i;
+    uint32_t cp = utf8_decode(s->chars, s->len, &j);
+    *len_out = (uint32_t)(j - i);
     return cp;
 }
 
@@ -191,11 +184,13 @@ static int ar_index(ARGS)
         return 0;
     }
     if (IS_STRING(c)) {
+        /* indexes count UTF-16 code units, as .Length and Substring do */
+        const ObjString *s = AS_STRING(c);
         int64_t i = want_int(vm, a[1], "a string index");
-        if (i < 0 || i >= AS_STRING(c)->len)
+        if (i < 0 || i >= utf16_length(s->chars, s->len))
             vm_throw_exn(vm, EXN_INDEX_OUT_OF_RANGE, NULL, OUT_OF_BOUNDS);
         uint32_t n;
-        *out = mk_char(char_at(AS_STRING(c), (uint32_t)i, &n));
+        *out = mk_char(char_at(s, (uint32_t)utf16_offset(s->chars, s->len, i), &n));
         return 0;
     }
     if (IS_NIL(c) || IS_CONS(c)) {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "util/error.h"
+#include "util/utf8.h"
 #include "vm/member.h"
 #include "vm/tree.h"
 
@@ -23,82 +24,17 @@
 
 /* -------------------------------------------------------------- UTF-8 --- */
 
-/* The code point at s[*i], which moves past it (a byte that does not
- * start valid UTF-8 stands for itself). */
-static uint32_t decode(const char *str, size_t n, size_t *i)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    uint32_t c = s[*i];
-    int more = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
-    if (more == 0 || *i + (size_t)more >= n) {
-        (*i)++;
-        return c;
-    }
-    uint32_t cp = c & (0x3Fu >> more);
-    for (int k = 1; k <= more; k++) {
-        if ((s[*i + (size_t)k] & 0xC0) != 0x80) {
-            (*i)++;
-            return c;
-        }
-        cp = (cp << 6) | (s[*i + (size_t)k] & 0x3F);
-    }
-    *i += (size_t)more + 1;
-    return cp;
-}
-
-/* Writes cp as UTF-8 to t; returns the byte count. */
-static size_t encode_to(char t[4], uint32_t cp)
-{
-    if (cp < 0x80) {
-        t[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        t[0] = (char)(0xC0 | (cp >> 6));
-        t[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        t[0] = (char)(0xE0 | (cp >> 12));
-        t[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        t[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    t[0] = (char)(0xF0 | (cp >> 18));
-    t[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    t[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    t[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 static void encode(Buf *b, uint32_t cp)
 {
     char t[4];
-    buf_put(b, t, encode_to(t, cp));
+    buf_put(b, t, (size_t)utf8_encode(t, cp));
 }
 
-/* UTF-16 code units in s[0..n). */
-static int64_t u16_count(const char *s, size_t n)
-{
-    int64_t units = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c & 0xC0) != 0x80)
-            units += c >= 0xF0 ? 2 : 1;
-    }
-    return units;
-}
+static int64_t u16_count(const char *s, size_t n) { return utf16_length(s, n); }
 
-/* The byte offset of UTF-16 index idx (0 <= idx <= length). */
 static size_t u16_offset(const ObjString *s, int64_t idx)
 {
-    size_t i = 0;
-    int64_t units = 0;
-    while (i < s->len && units < idx) {
-        uint32_t cp = decode(s->chars, s->len, &i);
-        units += cp >= 0x10000 ? 2 : 1;
-    }
-    return i;
+    return utf16_offset(s->chars, s->len, idx);
 }
 
 static bool is_space(uint32_t c)
@@ -186,7 +122,7 @@ static bool needle(Value v, Needle *out)
     }
     if (!IS_CHAR(v))
         return false;
-    out->n = encode_to(out->tmp, (uint32_t)AS_INT(v));
+    out->n = (size_t)utf8_encode(out->tmp, (uint32_t)AS_INT(v));
     out->p = out->tmp;
     return true;
 }
@@ -354,7 +290,7 @@ static int str_is_null_or_white_space(ARGS)
     const ObjString *s = AS_STRING(a[0]);
     bool blank = true;
     for (size_t i = 0; blank && i < s->len;)
-        blank = is_space(decode(s->chars, s->len, &i));
+        blank = is_space(utf8_decode(s->chars, s->len, &i));
     *out = mk_bool(blank);
     return 0;
 }
@@ -366,7 +302,7 @@ static Value change_case(fsrs_vm *vm, const ObjString *s, bool upper)
     Buf b;
     buf_init(&b, &vm->mem);
     for (size_t i = 0; i < s->len;) {
-        uint32_t c = decode(s->chars, s->len, &i);
+        uint32_t c = utf8_decode(s->chars, s->len, &i);
         encode(&b, upper ? to_upper(c) : to_lower(c));
     }
     return buf_value(vm, &b);
@@ -393,7 +329,7 @@ static Value trim(fsrs_vm *vm, Value *slots, int argc, int id)
     if (id != M_TRIMEND)
         while (start < end) {
             size_t i = start;
-            if (!trimmed(decode(s->chars, s->len, &i), slots + 1, argc))
+            if (!trimmed(utf8_decode(s->chars, s->len, &i), slots + 1, argc))
                 break;
             start = i;
         }
@@ -403,7 +339,7 @@ static Value trim(fsrs_vm *vm, Value *slots, int argc, int id)
             while (i > start && ((unsigned char)s->chars[i] & 0xC0) == 0x80)
                 i--;
             size_t j = i;
-            if (!trimmed(decode(s->chars, s->len, &j), slots + 1, argc))
+            if (!trimmed(utf8_decode(s->chars, s->len, &j), slots + 1, argc))
                 break;
             end = i;
         }
@@ -433,7 +369,7 @@ static Value split(fsrs_vm *vm, Value *slots, int argc)
         if (by_chars) {
             while (i < s->len) {
                 size_t here = i;
-                uint32_t c = decode(s->chars, s->len, &i);
+                uint32_t c = utf8_decode(s->chars, s->len, &i);
                 if (trimmed(c, slots + 1, argc)) {
                     at = here;
                     next = i;
@@ -645,7 +581,7 @@ static size_t char_count(const ObjString *s)
 {
     size_t n = 0;
     for (size_t i = 0; i < s->len; n++)
-        decode(s->chars, s->len, &i);
+        utf8_decode(s->chars, s->len, &i);
     return n;
 }
 
@@ -670,7 +606,7 @@ static Value string_of_pieces(fsrs_vm *vm, size_t p, size_t n)
     char t[4];
     for (size_t i = 0; i < n; i++) {
         Value v = pieces(vm, p)[i];
-        total += IS_CHAR(v) ? encode_to(t, (uint32_t)AS_INT(v)) : AS_STRING(v)->len;
+        total += IS_CHAR(v) ? (size_t)utf8_encode(t, (uint32_t)AS_INT(v)) : AS_STRING(v)->len;
     }
     if (total > UINT32_MAX - 64)
         vm_throw(vm, FSRS_ELIMIT, "string too long");
@@ -679,7 +615,7 @@ static Value string_of_pieces(fsrs_vm *vm, size_t p, size_t n)
     for (size_t i = 0; i < n; i++) {
         Value v = pieces(vm, p)[i];
         if (IS_CHAR(v)) {
-            at += encode_to(s->chars + at, (uint32_t)AS_INT(v));
+            at += (size_t)utf8_encode(s->chars + at, (uint32_t)AS_INT(v));
         } else {
             memcpy(s->chars + at, AS_STRING(v)->chars, AS_STRING(v)->len);
             at += AS_STRING(v)->len;
@@ -716,7 +652,7 @@ static Value transform(fsrs_vm *vm, Value f, Value str, int mode, const char *fn
     size_t p = pieces_new(vm, char_count(s)), k = 0;
     int64_t index = 0;
     for (size_t i = 0; i < s->len; index++) {
-        Value c = mk_char(decode(s->chars, s->len, &i));
+        Value c = mk_char(utf8_decode(s->chars, s->len, &i));
         Value r;
         switch (mode) {
         case S_MAP: r = want_char_result(vm, call1(vm, f, c), fn); break;
@@ -791,7 +727,7 @@ static bool any_char(fsrs_vm *vm, Value f, Value str, bool want, const char *fn)
 {
     const ObjString *s = want_string(vm, str, fn);
     for (size_t i = 0; i < s->len;)
-        if (want_bool(vm, call1(vm, f, mk_char(decode(s->chars, s->len, &i))), fn) == want)
+        if (want_bool(vm, call1(vm, f, mk_char(utf8_decode(s->chars, s->len, &i))), fn) == want)
             return true;
     return false;
 }
@@ -816,7 +752,7 @@ static int str_iter(ARGS)
     Value f = a[0];
     const ObjString *s = want_string(vm, a[1], "String.iter");
     for (size_t i = 0; i < s->len;)
-        call1(vm, f, mk_char(decode(s->chars, s->len, &i)));
+        call1(vm, f, mk_char(utf8_decode(s->chars, s->len, &i)));
     *out = mk_unit();
     return 0;
 }
@@ -828,7 +764,7 @@ static int str_iteri(ARGS)
     const ObjString *s = want_string(vm, a[1], "String.iteri");
     int64_t index = 0;
     for (size_t i = 0; i < s->len; index++) {
-        Value c = mk_char(decode(s->chars, s->len, &i));
+        Value c = mk_char(utf8_decode(s->chars, s->len, &i));
         call2(vm, f, mk_int(index), c);
     }
     *out = mk_unit();
