@@ -90,6 +90,10 @@ typedef enum ExprKind {
     E_MODULE,   /* module str = items (top level or inside a module) */
     E_OPEN,     /* open str (a module path) */
     E_TRY,      /* try a with arms, or try a finally b */
+    E_YIELD,    /* yield a (op 0), yield! a (op 1), or the a of `for p in c -> a`
+                   (op 2); only in the body of an E_COMPR */
+    E_COMPR,    /* [ a ] or [| a |] (op 1) where a is a comprehension body:
+                   loops, yields, if/match/let/sequences around them */
 } ExprKind;
 
 /* ------------------------------------------------------------- types --- */

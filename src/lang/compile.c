@@ -78,6 +78,13 @@ struct Fn {
     uint32_t last_instr;  /* where the last instruction starts */
     uint32_t label_at;    /* last position a jump lands on (no fusing across it) */
     const char *self_name;
+    /* comprehensions: the slot of the innermost one's accumulator (the
+     * list of the values yielded so far, latest first), whether it yields
+     * its bare expressions (it has no explicit yield), and whether the
+     * next expression compiled is in its body (compile_comp) */
+    int comp_acc;
+    bool comp_implicit;
+    bool in_comp;
     int arity;
     const char *name;
     int line;
@@ -1820,17 +1827,19 @@ static void compile_if(Fn *f, Expr *e, bool tail)
     f->depth = d + 1;
 }
 
-static void compile_arms_or(Fn *f, Expr *e, int slot, bool tail, int match_line, bool reraise);
+static void compile_arms_or(Fn *f, Expr *e, int slot, bool tail, int match_line, bool reraise,
+                            bool comp);
 
 /* The scrutinee is in slot `slot`. */
 static void compile_arms(Fn *f, Expr *e, int slot, bool tail, int match_line)
 {
-    compile_arms_or(f, e, slot, tail, match_line, false);
+    compile_arms_or(f, e, slot, tail, match_line, false, false);
 }
 
 /* The arms of a match, or of a `with` (reraise: an exception no arm takes
- * is raised again). */
-static void compile_arms_or(Fn *f, Expr *e, int slot, bool tail, int match_line, bool reraise)
+ * is raised again).  comp: the bodies are in a comprehension's body. */
+static void compile_arms_or(Fn *f, Expr *e, int slot, bool tail, int match_line, bool reraise,
+                            bool comp)
 {
     Compiler *C = f->C;
     Jumps ends = {0};
@@ -1854,6 +1863,7 @@ static void compile_arms_or(Fn *f, Expr *e, int slot, bool tail, int match_line,
         if (tail) {
             compile_tail(f, arm->body);
         } else {
+            f->in_comp = comp;
             compile_expr(f, arm->body);
             if (pv.n)
                 emit(f, OP_SLIDE, pv.n);
@@ -1935,7 +1945,7 @@ static void compile_try(Fn *f, Expr *e)
     if (f->depth > f->maxdepth)
         f->maxdepth = f->depth;
     declare(f, NULL, d);
-    compile_arms_or(f, e, d, false, e->line, true);
+    compile_arms_or(f, e, d, false, e->line, true, false);
     f->nvars = nv;
     emit(f, OP_SLIDE, 1);
     patch_jump(f, jend);
@@ -1981,14 +1991,27 @@ static void compile_effect(Fn *f, Expr *e)
     emit(f, OP_POP, 0);
 }
 
+/* A loop body: for its effect, or (comp) as part of a comprehension's
+ * body.  Nothing stays on the stack. */
+static void compile_body(Fn *f, Expr *body, bool comp)
+{
+    if (!comp) {
+        compile_effect(f, body);
+        return;
+    }
+    f->in_comp = true;
+    compile_expr(f, body);
+    emit(f, OP_POP, 0);
+}
+
 /* while c do body:   top: <c, false -> exit>  body  LOOP top   exit: () */
-static void compile_while(Fn *f, Expr *e)
+static void compile_while(Fn *f, Expr *e, bool comp)
 {
     Compiler *C = f->C;
     int d = f->depth;
     uint32_t top = loop_label(f);
     uint32_t exit = compile_cond(f, e->a);
-    compile_effect(f, e->d);
+    compile_body(f, e->d, comp);
     C->line = e->line;
     emit_loop(f, OP_LOOP, top, false, 0);
     patch_jump(f, exit);
@@ -2000,7 +2023,7 @@ static void compile_while(Fn *f, Expr *e)
  * two slots; FOR_PREP skips an empty loop, FOR_LOOP steps and jumps back,
  * so an iteration costs one dispatch besides the body. */
 static void compile_for_count(Fn *f, Expr *e, const char *name, Expr *from, Expr *to,
-                              int step)
+                              int step, bool comp)
 {
     Compiler *C = f->C;
     int d = f->depth, nv = f->nvars;
@@ -2016,7 +2039,7 @@ static void compile_for_count(Fn *f, Expr *e, const char *name, Expr *from, Expr
     declare(f, name, d);
     declare(f, NULL, d + 1);
     uint32_t top = loop_label(f);
-    compile_effect(f, e->d);
+    compile_body(f, e->d, comp);
     C->line = e->line;
     emit_loop(f, OP_FOR_LOOP, top, true, b);
     patch_jump(f, prep);
@@ -2066,7 +2089,7 @@ static void bind_for_item(Fn *f, Expr *e, int slot)
  *   arr:  k < n or -> exit; push c.[k]; k += 1
  *   body: bind pat; body; SETTOP; LOOP top
  */
-static void compile_for_seq(Fn *f, Expr *e, Expr *coll)
+static void compile_for_seq(Fn *f, Expr *e, Expr *coll, bool comp)
 {
     Compiler *C = f->C;
     int d = f->depth, nv = f->nvars;
@@ -2104,7 +2127,7 @@ static void compile_for_seq(Fn *f, Expr *e, Expr *coll)
     emit(f, OP_SETLOCAL, d + 2);
     patch_jump(f, to_body);
     bind_for_item(f, e, d + 3);
-    compile_effect(f, e->d);
+    compile_body(f, e->d, comp);
     C->line = e->line;
     emit(f, OP_SETTOP, d + 3);
     emit_loop(f, OP_LOOP, top, false, 0);
@@ -2118,11 +2141,11 @@ static void compile_for_seq(Fn *f, Expr *e, Expr *coll)
 
 /* for pat in list do body: the rest of the list is a hidden slot; each
  * FOR_LIST pushes the next item, which the pattern takes apart. */
-static void compile_for_list(Fn *f, Expr *e, Expr *list)
+static void compile_for_list(Fn *f, Expr *e, Expr *list, bool comp)
 {
     Compiler *C = f->C;
     if (list->kind != E_LIST && list->kind != E_RANGE) {
-        compile_for_seq(f, e, list);
+        compile_for_seq(f, e, list, comp);
         return;
     }
     int d = f->depth, nv = f->nvars;
@@ -2154,7 +2177,7 @@ static void compile_for_list(Fn *f, Expr *e, Expr *list)
             }
         }
     }
-    compile_effect(f, e->d);
+    compile_body(f, e->d, comp);
     C->line = e->line;
     emit(f, OP_SETTOP, d + 1);
     emit_loop(f, OP_LOOP, top, false, 0);
@@ -2170,7 +2193,7 @@ static bool maybe_int(const Expr *e) { return e->kind != E_FLOAT && e->kind != E
 /* for pat in a .. [step ..] b counts when the pattern is a name or `_`, the
  * step a small non-zero int literal and neither bound a float or char
  * literal; any other range is made as a list and walked. */
-static void compile_for_in(Fn *f, Expr *e)
+static void compile_for_in(Fn *f, Expr *e, bool comp)
 {
     Pat *pat = e->params[0];
     if (e->op == TK_DOTDOT) {
@@ -2179,16 +2202,196 @@ static void compile_for_in(Fn *f, Expr *e)
         if ((pat->kind == P_VAR || pat->kind == P_WILD) && small_step && maybe_int(e->a) &&
             maybe_int(e->c)) {
             compile_for_count(f, e, pat->kind == P_VAR ? pat->name : NULL, e->a, e->c,
-                              e->b ? (int)e->b->i : 1);
+                              e->b ? (int)e->b->i : 1, comp);
             return;
         }
         Expr *range = scratch(f->C, sizeof *range);
         *range = *e;
         range->kind = E_RANGE;
-        compile_for_list(f, e, range);
+        compile_for_list(f, e, range, comp);
         return;
     }
-    compile_for_list(f, e, e->a);
+    compile_for_list(f, e, e->a, comp);
+}
+
+/* ------------------------------------------------------ comprehensions --- */
+
+/*
+ * [ body ] and [| body |]: the body runs once, as code; each yield conses
+ * its value onto a hidden accumulator slot, and the end reverses it into
+ * the list (or array).  So a comprehension costs one cons per item plus
+ * the reversal, needs no closures and no C recursion however many items
+ * it makes, and its loops are the ordinary loops (budgeted, F#'s order of
+ * evaluation).
+ *
+ * In the body, loops, if/else, match, let and `;` take comprehension
+ * bodies in their branches (compile_comp); every other expression is an
+ * ordinary one.  A body without an explicit yield yields its bare
+ * expressions whose value is not unit, as F# does (there is no type
+ * checker: the test is made on the value when it comes).
+ */
+
+/* Whether the comprehension body e has a yield of its own (not in a
+ * nested comprehension or a function). */
+static bool has_yield(const Expr *e)
+{
+    switch (e->kind) {
+    case E_YIELD:
+        return true;
+    case E_FOR: case E_FOR_IN: case E_WHILE:
+        return has_yield(e->d);
+    case E_IF:
+        return has_yield(e->b) || (e->c && has_yield(e->c));
+    case E_LET:
+        return e->a && has_yield(e->a);
+    case E_SEQ:
+        return has_yield(e->a) || has_yield(e->b);
+    case E_MATCH:
+        for (int i = 0; i < e->narms; i++)
+            if (has_yield(e->arms[i].body))
+                return true;
+        return false;
+    default:
+        return false;
+    }
+}
+
+/* Compile e in comprehension position (in_comp was set): push one value,
+ * which the caller drops. */
+static void compile_comp(Fn *f, Expr *e)
+{
+    Compiler *C = f->C;
+    int d = f->depth, acc = f->comp_acc;
+    switch (e->kind) {
+    case E_YIELD:
+        if (e->op == 1) {
+            /* yield! c == for $item in c do yield $item */
+            Expr *item = mk_var(C, e, "$item");
+            Expr *y = scratch(C, sizeof *y);
+            *y = *e;
+            y->op = 0;
+            y->a = item;
+            Expr *loop = scratch(C, sizeof *loop);
+            *loop = *e;
+            loop->kind = E_FOR_IN;
+            loop->op = 0;
+            loop->a = e->a;
+            loop->d = y;
+            loop->params = scratch(C, sizeof(Pat *));
+            loop->params[0] = mk_pvar(C, e, "$item");
+            loop->nparams = 1;
+            compile_for_in(f, loop, true);
+            return;
+        }
+        compile_expr(f, e->a);
+        C->line = e->line;
+        emit(f, OP_LOCAL, acc);
+        emit(f, OP_CONS, 0);
+        emit(f, OP_SETLOCAL, acc);
+        emit(f, OP_UNIT, 0);
+        return;
+    case E_FOR_IN:
+        compile_for_in(f, e, true);
+        return;
+    case E_FOR:
+        compile_for_count(f, e, e->str, e->a, e->c, e->op == TK_TO ? 1 : -1, true);
+        return;
+    case E_WHILE:
+        compile_while(f, e, true);
+        return;
+    case E_SEQ:
+        f->in_comp = true;
+        compile_expr(f, e->a);
+        emit(f, OP_POP, 0);
+        f->in_comp = true;
+        compile_expr(f, e->b);
+        return;
+    case E_IF: {
+        C->line = e->line;
+        uint32_t jf = compile_cond(f, e->a);
+        f->in_comp = true;
+        compile_expr(f, e->b);
+        uint32_t jend = emit_jump(f, OP_JUMP);
+        patch_jump(f, jf);
+        f->depth = d;
+        if (e->c) {
+            f->in_comp = true;
+            compile_expr(f, e->c);
+        } else {
+            emit(f, OP_UNIT, 0);
+        }
+        patch_jump(f, jend);
+        f->depth = d + 1;
+        return;
+    }
+    case E_LET: {
+        int nv = f->nvars;
+        if (!e->a)
+            cerror(C, e->line, e->col,
+                   "the block following this 'let' is unfinished: a 'let' must be followed by "
+                   "an expression");
+        compile_bindings(f, e);
+        f->in_comp = true;
+        compile_expr(f, e->a);
+        if (f->depth - 1 > d)
+            emit(f, OP_SLIDE, f->depth - 1 - d);
+        f->nvars = nv;
+        f->depth = d + 1;
+        return;
+    }
+    case E_MATCH: {
+        int nv = f->nvars;
+        compile_expr(f, e->a);
+        declare(f, NULL, d);
+        compile_arms_or(f, e, d, false, e->line, false, true);
+        f->nvars = nv;
+        emit(f, OP_SLIDE, 1);
+        f->depth = d + 1;
+        return;
+    }
+    default:
+        break;
+    }
+    compile_expr(f, e);
+    if (!f->comp_implicit)
+        return; /* F# drops the value (with a warning unless it is unit) */
+    /* yield it unless it is (): DUP UNIT EQ JUMP_IF_TRUE end; cons; () */
+    C->line = e->line;
+    emit(f, OP_DUP, 0);
+    emit(f, OP_UNIT, 0);
+    emit(f, OP_EQ, 0);
+    uint32_t skip = emit_jump(f, OP_JUMP_IF_TRUE);
+    emit(f, OP_LOCAL, acc);
+    emit(f, OP_CONS, 0);
+    emit(f, OP_SETLOCAL, acc);
+    emit(f, OP_UNIT, 0);
+    patch_jump(f, skip);
+    f->depth = d + 1;
+}
+
+/* [ body ] or [| body |]: see above. */
+static void compile_compr(Fn *f, Expr *e)
+{
+    Compiler *C = f->C;
+    int d = f->depth, nv = f->nvars;
+    int saved_acc = f->comp_acc;
+    bool saved_implicit = f->comp_implicit;
+    emit(f, OP_NIL, 0);
+    declare(f, NULL, d);
+    f->comp_acc = d;
+    f->comp_implicit = !has_yield(e->a);
+    f->in_comp = true;
+    compile_expr(f, e->a);
+    emit(f, OP_POP, 0);
+    f->comp_acc = saved_acc;
+    f->comp_implicit = saved_implicit;
+    C->line = e->line;
+    emit_builtin(f, e->op ? "$array_of_rev" : "List.rev");
+    emit(f, OP_LOCAL, d);
+    emit(f, OP_CALL, 1);
+    emit(f, OP_SLIDE, 1);
+    f->nvars = nv;
+    f->depth = d + 1;
 }
 
 static void compile_expr_inner(Fn *f, Expr *e, bool tail);
@@ -2202,6 +2405,11 @@ static void compile_expr_inner(Fn *f, Expr *e, bool tail)
     Compiler *C = f->C;
     C->line = e->line;
     C->col = e->col;
+    if (f->in_comp) {
+        f->in_comp = false;
+        compile_comp(f, e);
+        return;
+    }
     switch (e->kind) {
     case E_APP:
         compile_app(f, e, tail);
@@ -2339,14 +2547,24 @@ static void compile_expr_inner(Fn *f, Expr *e, bool tail)
         emit(f, OP_UNIT, 0);
         break;
     case E_WHILE:
-        compile_while(f, e);
+        compile_while(f, e, false);
         break;
     case E_FOR:
-        compile_for_count(f, e, e->str, e->a, e->c, e->op == TK_TO ? 1 : -1);
+        compile_for_count(f, e, e->str, e->a, e->c, e->op == TK_TO ? 1 : -1, false);
         break;
     case E_FOR_IN:
-        compile_for_in(f, e);
+        compile_for_in(f, e, false);
         break;
+    case E_COMPR:
+        compile_compr(f, e);
+        break;
+    case E_YIELD:
+        if (e->op == 2)
+            cerror(C, e->line, e->col,
+                   "'for ... ->' may only be used in a list or array expression: write 'for "
+                   "... do' for a loop");
+        cerror(C, e->line, e->col,
+               "'%s' may only be used within list or array expressions", e->op ? "yield!" : "yield");
     case E_ARRAY:
         /* made from the tuple of its items, the list of its range, or ()
          * when empty */

@@ -19,7 +19,7 @@
  *   app       := atom atom*                           curried application
  *   atom      := literal | name | '(' ... ')' ('.' field)* | '[' ... ']'
  *              | record ('.' field)* | if | match | fun | function | let
- *              | while | for
+ *              | while | for | 'yield' stmt | 'yield!' stmt
  *
  * A program is a run of top-level items: `let` bindings, expressions,
  * `type` declarations (records and unions), modules and `open`s.
@@ -1168,8 +1168,35 @@ static Expr *parse_while(Parser *p)
     return e;
 }
 
+/* Whether e, as an item of a list or array expression, makes it a
+ * comprehension: a loop or a yield, or an if, match, let or sequence
+ * around one.  An `if` without `else` also counts: F# yields its value
+ * when there is one. */
+static bool is_comp(const Expr *e)
+{
+    switch (e->kind) {
+    case E_FOR: case E_FOR_IN: case E_WHILE: case E_YIELD:
+        return true;
+    case E_IF:
+        return !e->c || is_comp(e->b) || is_comp(e->c);
+    case E_LET:
+        return e->a && is_comp(e->a);
+    case E_SEQ:
+        return is_comp(e->a) || is_comp(e->b);
+    case E_MATCH:
+        for (int i = 0; i < e->narms; i++)
+            if (is_comp(e->arms[i].body))
+                return true;
+        return false;
+    default:
+        return false;
+    }
+}
+
 /* for := 'for' name '=' stmt ('to' | 'downto') stmt 'do' block ['done']
- *      | 'for' pattern 'in' stmt ['..' stmt ['..' stmt]] 'do' block ['done'] */
+ *      | 'for' pattern 'in' stmt ['..' stmt ['..' stmt]] 'do' block ['done']
+ *      | 'for' pattern 'in' stmt ['..' stmt ['..' stmt]] '->' block
+ * The '->' form yields its body (comprehensions only). */
 static Expr *parse_for(Parser *p)
 {
     Token *t = lay_next(p);
@@ -1205,6 +1232,20 @@ static Expr *parse_for(Parser *p)
             e->c = second;
         }
     }
+    Token *arrow = lay_raw(p);
+    if (arrow->kind == TK_ARROW && (!arrow->bol || arrow->col >= p->ctx_col)) {
+        /* for p in c -> a: the short form of for p in c do yield a */
+        lay_next(p);
+        Expr *y = new_expr(p, E_YIELD, arrow);
+        y->op = 2;
+        y->a = parse_block(p, t->col + 1, arrow);
+        if (is_comp(y->a))
+            parse_error_at(p, y->a->line, y->a->col,
+                           "the body after '->' in a 'for' is the value to yield: write 'do' "
+                           "instead of '->' for a body that loops or yields");
+        e->d = y;
+        return e;
+    }
     e->d = parse_loop_body(p, t);
     return e;
 }
@@ -1231,6 +1272,45 @@ static void parse_seq_rest(Parser *p, PtrVec *items, int col, TokKind closer)
 
 /* ---------------------------------------------------------------- atoms --- */
 
+/* The items of a list or array expression, when one of them is a loop or
+ * a yield, become the body of a comprehension: the items in sequence. */
+static Expr *maybe_compr(Parser *p, Expr *e, PtrVec *items, bool is_array)
+{
+    bool comp = false;
+    for (int i = 0; i < items->n && !comp; i++)
+        comp = is_comp(items->v[i]);
+    if (!comp)
+        return NULL;
+    Expr *body = items->v[items->n - 1];
+    for (int i = items->n - 2; i >= 0; i--) {
+        Expr *item = items->v[i];
+        Expr *s = new_expr(p, E_SEQ, lay_raw(p));
+        s->line = item->line;
+        s->col = item->col;
+        s->a = item;
+        s->b = body;
+        body = s;
+    }
+    e->kind = E_COMPR;
+    e->op = is_array;
+    e->a = body;
+    return e;
+}
+
+/* The body of a list or array expression that starts with 'let': a block,
+ * the let scoping over the items below it. */
+static Expr *parse_compr_block(Parser *p, Expr *e, int col, bool is_array)
+{
+    e->kind = E_COMPR;
+    e->op = is_array;
+    e->a = parse_items(p, col);
+    return e;
+}
+
+/* list := '[' ']' | '[' stmt ((';' | NEWLINE) stmt)* [';'] ']'
+ *       | '[' stmt '..' [stmt '..'] stmt ']'
+ * A list whose items hold a loop or a yield, or which starts with 'let', is
+ * a comprehension (E_COMPR). */
 static Expr *parse_list(Parser *p, Token *open)
 {
     Expr *e = new_expr(p, E_LIST, open);
@@ -1241,6 +1321,12 @@ static Expr *parse_list(Parser *p, Token *open)
     int col = lay_raw(p)->col;
     LayoutSave s = lay_push(p, col);
     PtrVec items = {0};
+    if (lay_raw(p)->kind == TK_LET) {
+        parse_compr_block(p, e, col, false);
+        lay_pop(p, s);
+        expect_closer(p, TK_RBRACK, open);
+        return e;
+    }
     Expr *first = parse_stmt(p);
     if (lay_peek(p) == TK_DOTDOT) {
         /* range: [a .. b] or [a .. step .. b] */
@@ -1262,6 +1348,8 @@ static Expr *parse_list(Parser *p, Token *open)
     parse_seq_rest(p, &items, col, TK_RBRACK);
     lay_pop(p, s);
     expect_closer(p, TK_RBRACK, open);
+    if (maybe_compr(p, e, &items, false))
+        return e;
     e->items = (Expr **)items.v;
     e->nitems = items.n;
     return e;
@@ -1368,7 +1456,8 @@ static Expr *parse_postfix(Parser *p, Expr *e)
 }
 
 /* array := '[|' '|]' | '[|' stmt ((';' | NEWLINE) stmt)* [';'] '|]'
- *        | '[|' stmt '..' [stmt '..'] stmt '|]' */
+ *        | '[|' stmt '..' [stmt '..'] stmt '|]'
+ * and comprehensions, as for lists. */
 static Expr *parse_array(Parser *p, Token *open)
 {
     Expr *e = new_expr(p, E_ARRAY, open);
@@ -1379,6 +1468,12 @@ static Expr *parse_array(Parser *p, Token *open)
     int col = lay_raw(p)->col;
     LayoutSave s = lay_push(p, col);
     PtrVec items = {0};
+    if (lay_raw(p)->kind == TK_LET) {
+        parse_compr_block(p, e, col, true);
+        lay_pop(p, s);
+        expect_closer(p, TK_RARRAY, open);
+        return e;
+    }
     Expr *first = parse_stmt(p);
     if (lay_peek(p) == TK_DOTDOT) {
         lay_next(p);
@@ -1400,6 +1495,8 @@ static Expr *parse_array(Parser *p, Token *open)
     parse_seq_rest(p, &items, col, TK_RARRAY);
     lay_pop(p, s);
     expect_closer(p, TK_RARRAY, open);
+    if (maybe_compr(p, e, &items, true))
+        return e;
     e->items = (Expr **)items.v;
     e->nitems = items.n;
     return e;
@@ -1505,6 +1602,10 @@ static Expr *parse_atom(Parser *p)
         return e;
     }
     case TK_IDENT: {
+        if (strcmp(t->text, "seq") == 0 && t[1].kind == TK_LBRACE)
+            parse_error_at(p, t->line, t->col,
+                           "sequence expressions (seq { ... }) are not supported: use a list "
+                           "[ ... ] or an array [| ... |]");
         lay_next(p);
         Expr *e = new_expr(p, E_VAR, t);
         /* qualified name: A.b.c with no spaces around the dots; the
@@ -1576,6 +1677,18 @@ static Expr *parse_atom(Parser *p)
         return parse_for(p);
     case TK_TRY:
         return parse_try(p);
+    case TK_YIELD: {
+        /* yield := 'yield' stmt | 'yield!' stmt */
+        lay_next(p);
+        Expr *e = new_expr(p, E_YIELD, t);
+        Token *bang = lay_raw(p);
+        if (bang->kind == TK_BANG && !bang->space_before) {
+            lay_next(p);
+            e->op = 1;
+        }
+        e->a = parse_header_expr(p);
+        return e;
+    }
     default:
         unexpected(p, "an expression");
     }

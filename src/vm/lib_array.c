@@ -4,7 +4,8 @@
  * the conversions List.ofArray and List.toArray, and the hidden natives the
  * compiler emits for array syntax: `[| ... |]` ($array), `a.[i]` ($index,
  * which also reads strings and lists), `a.[i] <- v` ($setindex), array
- * patterns ($array_len_is) and `for x in a do` ($seq, $seq_length).
+ * patterns ($array_len_is), `for x in a do` ($seq, $seq_length) and the
+ * end of an array comprehension ($array_of_rev).
  *
  * The table at the end is one of the tables builtins.c searches; the
  * compiler finds these functions by name (builtin_lookup) and the VM by
@@ -236,9 +237,9 @@ static int ar_len_is(ARGS)
     return 0;
 }
 
-/* for x in c: a string is walked as the list of its chars; an array (by
- * index, see $seq_length) or a list as it is; anything else is left to the
- * loop to reject. */
+/* for x in c: a string is walked as the list of its chars, a set as the
+ * list of its elements; an array (by index, see $seq_length) or a list as
+ * it is; anything else is left to the loop to reject. */
 static int ar_seq(ARGS)
 {
     UNUSED;
@@ -263,6 +264,14 @@ static int ar_seq(ARGS)
             i = start;
         }
         *out = vm->handles[h];
+    } else if (IS_SET(c)) {
+        /* a set is walked in order: the list of its elements */
+        size_t h = root(vm, mk_nil());
+        TreeIter it;
+        tree_iter_init(&it, AS_TREE(c), true);
+        for (const TreeNode *n = tree_next(&it); n; n = tree_next(&it))
+            vm->handles[h] = cons_x(vm, n->key, vm->handles[h]);
+        *out = vm->handles[h];
     } else {
         *out = c;
     }
@@ -276,6 +285,23 @@ static int ar_seq_length(ARGS)
     UNUSED;
     (void)vm;
     *out = mk_int(IS_ARRAY(a[0]) ? (int64_t)AS_ARRAY(a[0])->n : -1);
+    return 0;
+}
+
+/* The end of [| ... |] with a loop or a yield (lang/compile.c): the
+ * values yielded, collected latest first in a list, into an array in the
+ * order they came. */
+static int ar_of_rev(ARGS)
+{
+    UNUSED;
+    int64_t n = 0;
+    for (Value l = a[0]; IS_CONS(l); l = AS_CONS(l)->tail)
+        n++;
+    ObjArray *arr = array_new(vm, n);
+    Value l = a[0];
+    for (int64_t i = n - 1; i >= 0; i--, l = AS_CONS(l)->tail)
+        arr->items[i] = AS_CONS(l)->head;
+    *out = mk_obj(arr);
     return 0;
 }
 
@@ -1013,6 +1039,7 @@ static const ObjNative natives[] = {
     NATIVE("$array_len_is", 2, ar_len_is),
     NATIVE("$seq", 1, ar_seq),
     NATIVE("$seq_length", 1, ar_seq_length),
+    NATIVE("$array_of_rev", 1, ar_of_rev),
     NATIVE("Array.length", 1, ar_length),
     NATIVE("Array.isEmpty", 1, ar_is_empty),
     NATIVE("Array.create", 2, ar_create),
