@@ -1916,12 +1916,13 @@ static void compile_match(Fn *f, Expr *e, bool tail)
  */
 static void compile_effect(Fn *f, Expr *e);
 
-static void compile_try(Fn *f, Expr *e)
+static void compile_try(Fn *f, Expr *e, bool comp)
 {
     Compiler *C = f->C;
     int d = f->depth, nv = f->nvars;
     C->line = e->line;
     uint32_t jtry = emit_jump(f, OP_TRY);
+    f->in_comp = comp;
     compile_expr(f, e->a);
     C->line = e->line;
     emit(f, OP_ENDTRY, 0);
@@ -1945,7 +1946,7 @@ static void compile_try(Fn *f, Expr *e)
     if (f->depth > f->maxdepth)
         f->maxdepth = f->depth;
     declare(f, NULL, d);
-    compile_arms_or(f, e, d, false, e->line, true, false);
+    compile_arms_or(f, e, d, false, e->line, true, comp);
     f->nvars = nv;
     emit(f, OP_SLIDE, 1);
     patch_jump(f, jend);
@@ -2224,7 +2225,7 @@ static void compile_for_in(Fn *f, Expr *e, bool comp)
  * it makes, and its loops are the ordinary loops (budgeted, F#'s order of
  * evaluation).
  *
- * In the body, loops, if/else, match, let and `;` take comprehension
+ * In the body, loops, if/else, match, let, try and `;` take comprehension
  * bodies in their branches (compile_comp); every other expression is an
  * ordinary one.  A body without an explicit yield yields its bare
  * expressions whose value is not unit, as F# does (there is no type
@@ -2246,7 +2247,10 @@ static bool has_yield(const Expr *e)
         return e->a && has_yield(e->a);
     case E_SEQ:
         return has_yield(e->a) || has_yield(e->b);
+    case E_TRY:
     case E_MATCH:
+        if (e->kind == E_TRY && has_yield(e->a))
+            return true;
         for (int i = 0; i < e->narms; i++)
             if (has_yield(e->arms[i].body))
                 return true;
@@ -2339,6 +2343,9 @@ static void compile_comp(Fn *f, Expr *e)
         f->depth = d + 1;
         return;
     }
+    case E_TRY:
+        compile_try(f, e, true);
+        return;
     case E_MATCH: {
         int nv = f->nvars;
         compile_expr(f, e->a);
@@ -2589,7 +2596,7 @@ static void compile_expr_inner(Fn *f, Expr *e, bool tail)
         compile_native_call(f, "$setindex", (Expr *[]){e->a, e->b, e->c}, 3, e->line);
         break;
     case E_TRY:
-        compile_try(f, e);
+        compile_try(f, e, false);
         break;
     default:
         cerror(C, e->line, e->col, "unsupported expression");

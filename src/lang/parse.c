@@ -1169,8 +1169,8 @@ static Expr *parse_while(Parser *p)
 }
 
 /* Whether e, as an item of a list or array expression, makes it a
- * comprehension: a loop or a yield, or an if, match, let or sequence
- * around one.  An `if` without `else` also counts: F# yields its value
+ * comprehension: a loop or a yield, or an if, match, try, let or
+ * sequence around one.  An `if` without `else` also counts: F# yields its value
  * when there is one. */
 static bool is_comp(const Expr *e)
 {
@@ -1183,7 +1183,10 @@ static bool is_comp(const Expr *e)
         return e->a && is_comp(e->a);
     case E_SEQ:
         return is_comp(e->a) || is_comp(e->b);
+    case E_TRY:
     case E_MATCH:
+        if (e->kind == E_TRY && is_comp(e->a))
+            return true;
         for (int i = 0; i < e->narms; i++)
             if (is_comp(e->arms[i].body))
                 return true;
