@@ -1169,9 +1169,9 @@ static Expr *parse_while(Parser *p)
 }
 
 /* Whether e, as an item of a list or array expression, makes it a
- * comprehension: a loop or a yield, or an if, match, try, let or
- * sequence around one.  An `if` without `else` also counts: F# yields its value
- * when there is one. */
+ * comprehension: a loop or a yield, or an if, match, try, let or sequence
+ * around one.  An `if` without `else` also counts: F# yields the value of
+ * its branch when there is one. */
 static bool is_comp(const Expr *e)
 {
     switch (e->kind) {
@@ -1605,7 +1605,8 @@ static Expr *parse_atom(Parser *p)
         return e;
     }
     case TK_IDENT: {
-        if (strcmp(t->text, "seq") == 0 && t[1].kind == TK_LBRACE)
+        if (strcmp(t->text, "seq") == 0 && t[1].kind == TK_LBRACE &&
+            !(t[2].kind == TK_IDENT && t[3].kind == TK_EQ)) /* not seq applied to a record */
             parse_error_at(p, t->line, t->col,
                            "sequence expressions (seq { ... }) are not supported: use a list "
                            "[ ... ] or an array [| ... |]");
