@@ -1,13 +1,23 @@
 /*
  * vm/gc.c - the per-VM heap: allocation, limits and mark-and-sweep.
  *
- * Every heap object is on the VM's `objects` list.  Collection marks from
- * the roots (value stack, globals, host imports, host handles) with an
- * explicit gray stack, so deep lists cannot overflow the C stack, then
- * sweeps the list.  Static objects (chunk constants, builtins, host
- * function objects, record and union shapes) are skipped without being
- * written: they may be shared with other threads.  Only the VM's owner
- * thread runs any of this.
+ * Objects of up to GC_SLAB_MAX bytes (cons cells, tree nodes, closures,
+ * small tuples, records and strings: nearly all of them) live in slabs:
+ * pages of equal slots, one list of pages and one free list of slots per
+ * size class of GC_SLAB_GRAIN bytes.  Allocating one is popping its free
+ * list, and the sweep walks the pages in address order instead of
+ * chasing a list through the whole heap.  Larger objects are allocated
+ * one by one and kept on the VM's `objects` list.  Pages come from the
+ * VM's allocator hook like everything else; a page left without a live
+ * object is given back at the sweep.  vm->bytes counts the slots and
+ * large objects in use (what the memory limit bounds), not free slots.
+ *
+ * Collection marks from the roots (value stack, globals, host imports,
+ * host handles) with an explicit gray stack, so deep lists cannot
+ * overflow the C stack, then sweeps the slabs and the list.  Static
+ * objects (chunk constants, builtins, host function objects, record and
+ * union shapes) are skipped without being written: they may be shared
+ * with other threads.  Only the VM's owner thread runs any of this.
  */
 #include <string.h>
 
@@ -16,6 +26,113 @@
 #include "vm/vm.h"
 
 #define GC_MIN_THRESHOLD (1u << 20)
+
+/* ---------------------------------------------------------------- slabs --- */
+
+/* A page of slots of one size class.  The slots follow the header; a free
+ * slot has type O_FREE_SLOT and is linked through obj.next. */
+typedef struct Slab {
+    struct Slab *next;
+    uint32_t slot;      /* bytes per slot */
+    uint32_t nslots;
+} Slab;
+
+#define SLAB_PAGE (16u << 10)
+#define SLAB_HDR ((sizeof(Slab) + 15) & ~(size_t)15)
+#define O_FREE_SLOT 0xff
+
+static inline Obj *slab_slot(Slab *s, uint32_t i)
+{
+    return (Obj *)((char *)s + SLAB_HDR + (size_t)i * s->slot);
+}
+
+/* Add a page to class k, its slots in address order on the free list. */
+static bool slab_grow(fsrs_vm *vm, unsigned k)
+{
+    Slab *s = mem_alloc(&vm->mem, SLAB_PAGE);
+    if (!s)
+        return false;
+    s->slot = (k + 1) * GC_SLAB_GRAIN;
+    s->nslots = (uint32_t)((SLAB_PAGE - SLAB_HDR) / s->slot);
+    s->next = vm->slabs[k];
+    vm->slabs[k] = s;
+    Obj *head = vm->free_slots[k];
+    for (uint32_t i = s->nslots; i-- > 0;) {
+        Obj *o = slab_slot(s, i);
+        o->type = O_FREE_SLOT;
+        o->marked = 0;
+        o->next = head;
+        head = o;
+    }
+    vm->free_slots[k] = head;
+    return true;
+}
+
+/* Free every unmarked object of the slabs and clear the marks of the
+ * others; rebuild the free lists in address order and give back pages
+ * that hold nothing live. */
+static void sweep_slabs(fsrs_vm *vm)
+{
+    for (unsigned k = 0; k < GC_SLAB_CLASSES; k++) {
+        Obj *free_list = NULL, **tail = &free_list;
+        Slab **link = &vm->slabs[k];
+        while (*link) {
+            Slab *s = *link;
+            Obj **page_tail = tail;
+            uint32_t live = 0;
+            for (uint32_t i = 0; i < s->nslots; i++) {
+                Obj *o = slab_slot(s, i);
+                if (o->type != O_FREE_SLOT) {
+                    if (o->marked) {
+                        o->marked = 0;
+                        live++;
+                        continue;
+                    }
+                    vm->bytes -= o->size;
+                    o->type = O_FREE_SLOT;
+                }
+                *tail = o;
+                tail = &o->next;
+            }
+            if (live) {
+                link = &s->next;
+            } else {
+                tail = page_tail; /* drop the page's slots from the list */
+                *link = s->next;
+                mem_free(&vm->mem, s, SLAB_PAGE);
+            }
+        }
+        *tail = NULL;
+        vm->free_slots[k] = free_list;
+    }
+}
+
+static void slabs_unmark(fsrs_vm *vm)
+{
+    for (unsigned k = 0; k < GC_SLAB_CLASSES; k++)
+        for (Slab *s = vm->slabs[k]; s; s = s->next)
+            for (uint32_t i = 0; i < s->nslots; i++)
+                slab_slot(s, i)->marked = 0;
+}
+
+static void slabs_free_all(fsrs_vm *vm)
+{
+    for (unsigned k = 0; k < GC_SLAB_CLASSES; k++) {
+        Slab *s = vm->slabs[k];
+        while (s) {
+            Slab *next = s->next;
+            for (uint32_t i = 0; i < s->nslots; i++) {
+                Obj *o = slab_slot(s, i);
+                if (o->type != O_FREE_SLOT)
+                    vm->bytes -= o->size;
+            }
+            mem_free(&vm->mem, s, SLAB_PAGE);
+            s = next;
+        }
+        vm->slabs[k] = NULL;
+        vm->free_slots[k] = NULL;
+    }
+}
 
 /* ---------------------------------------------------------------- mark --- */
 
@@ -183,6 +300,7 @@ void gc_collect(fsrs_vm *vm)
          * unmarked.  Freeing nothing is the only safe outcome. */
         for (Obj *o = vm->objects; o; o = o->next)
             o->marked = 0;
+        slabs_unmark(vm);
         vm->ngray = 0;
         return;
     }
@@ -209,6 +327,7 @@ void gc_collect(fsrs_vm *vm)
             free_obj(vm, o);
         }
     }
+    sweep_slabs(vm);
     vm->next_gc = vm->bytes * 2 > GC_MIN_THRESHOLD ? vm->bytes * 2 : GC_MIN_THRESHOLD;
 }
 
@@ -221,6 +340,7 @@ void gc_free_all(fsrs_vm *vm)
         o = next;
     }
     vm->objects = NULL;
+    slabs_free_all(vm);
     for (uint32_t i = 0; i < vm->nold; i++) {
         fsrs_chunk_free(vm->old[i].chunk);
         mem_free(&vm->mem, vm->old[i].globals, (vm->old[i].nglobals + 1) * sizeof(Value));
@@ -238,6 +358,11 @@ void gc_free_all(fsrs_vm *vm)
 /* 0 ok, FSRS_ELIMIT over the memory limit, FSRS_ENOMEM allocator failed */
 static int alloc_raw(fsrs_vm *vm, size_t size, int type, void **out)
 {
+    unsigned k = 0;
+    if (size <= GC_SLAB_MAX) {
+        k = (unsigned)(size - 1) / GC_SLAB_GRAIN;
+        size = (size_t)(k + 1) * GC_SLAB_GRAIN; /* the slot is what it costs */
+    }
     if (vm->bytes + size > vm->next_gc)
         gc_collect(vm);
     if (vm->cfg.memory_limit && vm->bytes + size > vm->cfg.memory_limit) {
@@ -245,19 +370,31 @@ static int alloc_raw(fsrs_vm *vm, size_t size, int type, void **out)
         if (vm->bytes + size > vm->cfg.memory_limit)
             return FSRS_ELIMIT;
     }
-    Obj *o = mem_alloc(&vm->mem, size);
-    if (!o) {
-        gc_collect(vm);
+    Obj *o;
+    if (size <= GC_SLAB_MAX) {
+        if (!vm->free_slots[k] && !slab_grow(vm, k)) {
+            gc_collect(vm);
+            if (!vm->free_slots[k] && !slab_grow(vm, k))
+                return FSRS_ENOMEM;
+        }
+        o = vm->free_slots[k];
+        vm->free_slots[k] = o->next;
+        o->next = NULL;
+    } else {
         o = mem_alloc(&vm->mem, size);
-        if (!o)
-            return FSRS_ENOMEM;
+        if (!o) {
+            gc_collect(vm);
+            o = mem_alloc(&vm->mem, size);
+            if (!o)
+                return FSRS_ENOMEM;
+        }
+        o->next = vm->objects;
+        vm->objects = o;
     }
     o->type = (uint8_t)type;
     o->marked = 0;
     o->is_static = 0;
     o->size = (uint32_t)size;
-    o->next = vm->objects;
-    vm->objects = o;
     vm->bytes += size;
     *out = o;
     return 0;
