@@ -29,21 +29,24 @@
 
 /* ---------------------------------------------------------------- slabs --- */
 
-/* A page of slots of one size class.  The slots follow the header; a free
- * slot has type O_FREE_SLOT and is linked through obj.next. */
+/* A page of slots of one size class.  The slots follow the header from
+ * the first cache-line boundary, so that a 64-byte object (a tree node)
+ * is one line; a free slot has type O_FREE_SLOT and is linked through
+ * obj.next. */
 typedef struct Slab {
     struct Slab *next;
     uint32_t slot;      /* bytes per slot */
     uint32_t nslots;
+    uint32_t first;     /* offset of slot 0 */
 } Slab;
 
 #define SLAB_PAGE (16u << 10)
-#define SLAB_HDR ((sizeof(Slab) + 15) & ~(size_t)15)
+#define SLAB_LINE 64
 #define O_FREE_SLOT 0xff
 
 static inline Obj *slab_slot(Slab *s, uint32_t i)
 {
-    return (Obj *)((char *)s + SLAB_HDR + (size_t)i * s->slot);
+    return (Obj *)((char *)s + s->first + (size_t)i * s->slot);
 }
 
 /* Add a page to class k, its slots in address order on the free list. */
@@ -52,8 +55,10 @@ static bool slab_grow(fsrs_vm *vm, unsigned k)
     Slab *s = mem_alloc(&vm->mem, SLAB_PAGE);
     if (!s)
         return false;
+    uintptr_t start = (uintptr_t)(s + 1);
+    s->first = (uint32_t)(((start + SLAB_LINE - 1) & ~(uintptr_t)(SLAB_LINE - 1)) - (uintptr_t)s);
     s->slot = (k + 1) * GC_SLAB_GRAIN;
-    s->nslots = (uint32_t)((SLAB_PAGE - SLAB_HDR) / s->slot);
+    s->nslots = (SLAB_PAGE - s->first) / s->slot;
     s->next = vm->slabs[k];
     vm->slabs[k] = s;
     Obj *head = vm->free_slots[k];
@@ -394,6 +399,7 @@ static int alloc_raw(fsrs_vm *vm, size_t size, int type, void **out)
     o->type = (uint8_t)type;
     o->marked = 0;
     o->is_static = 0;
+    o->aux = 0;
     o->size = (uint32_t)size;
     vm->bytes += size;
     *out = o;

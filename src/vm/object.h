@@ -63,7 +63,7 @@ typedef struct Obj {
     uint8_t type;      /* ObjType */
     uint8_t marked;    /* GC mark bit (heap objects only) */
     uint8_t is_static; /* chunk constant or builtin: never marked or freed */
-    uint8_t pad_;
+    uint8_t aux;       /* per type: a tree node's height (vm/tree.h) */
     uint32_t size;     /* bytes, for accounting (heap objects) */
 } Obj;
 
