@@ -60,7 +60,7 @@ static _Noreturn void ctx_fail(Ctx *c, int code, const char *msg)
     vm_throw(c->vm, code, "%s", msg);
 }
 
-static int key_compare(Ctx *c, Value a, Value b)
+static int key_compare_slow(Ctx *c, Value a, Value b)
 {
     const char *err = NULL;
     int r = value_compare(a, b, &err);
@@ -70,6 +70,14 @@ static int key_compare(Ctx *c, Value a, Value b)
                  value_type_name(b));
     }
     return r;
+}
+
+/* value_compare's order; int keys, the common case, without the call */
+static inline int key_compare(Ctx *c, Value a, Value b)
+{
+    if (IS_INT(a) && IS_INT(b))
+        return (AS_INT(a) > AS_INT(b)) - (AS_INT(a) < AS_INT(b));
+    return key_compare_slow(c, a, b);
 }
 
 static uint32_t height(const TreeNode *n) { return n ? n->obj.aux : 0; }
