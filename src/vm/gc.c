@@ -74,13 +74,18 @@ static bool slab_grow(fsrs_vm *vm, unsigned k)
 }
 
 /* Free every unmarked object of the slabs and clear the marks of the
- * others; rebuild the free lists in address order and give back pages
- * that hold nothing live. */
+ * others, rebuilding the free lists in address order.  A page left with
+ * nothing live is kept while its class has fewer free slots than live
+ * ones (the heap may grow by its live size before the next collection,
+ * so the next cycle would fetch such a page again) and given back to the
+ * allocator hook otherwise. */
 static void sweep_slabs(fsrs_vm *vm)
 {
+    size_t freed = 0;
     for (unsigned k = 0; k < GC_SLAB_CLASSES; k++) {
         Obj *free_list = NULL, **tail = &free_list;
-        Slab **link = &vm->slabs[k];
+        Slab **link = &vm->slabs[k], *empty = NULL;
+        size_t nlive = 0, nfree = 0;
         while (*link) {
             Slab *s = *link;
             Obj **page_tail = tail;
@@ -93,23 +98,43 @@ static void sweep_slabs(fsrs_vm *vm)
                         live++;
                         continue;
                     }
-                    vm->bytes -= o->size;
+                    freed += s->slot;
                     o->type = O_FREE_SLOT;
                 }
                 *tail = o;
                 tail = &o->next;
             }
             if (live) {
+                nlive += live;
+                nfree += s->nslots - live;
                 link = &s->next;
             } else {
                 tail = page_tail; /* drop the page's slots from the list */
                 *link = s->next;
+                s->next = empty;
+                empty = s;
+            }
+        }
+        while (empty) {
+            Slab *s = empty;
+            empty = s->next;
+            if (nfree >= nlive) {
                 mem_free(&vm->mem, s, SLAB_PAGE);
+                continue;
+            }
+            nfree += s->nslots;
+            s->next = vm->slabs[k];
+            vm->slabs[k] = s;
+            for (uint32_t i = 0; i < s->nslots; i++) {
+                Obj *o = slab_slot(s, i);
+                *tail = o;
+                tail = &o->next;
             }
         }
         *tail = NULL;
         vm->free_slots[k] = free_list;
     }
+    vm->bytes -= freed;
 }
 
 static void slabs_unmark(fsrs_vm *vm)
