@@ -21,6 +21,17 @@
  */
 #include <string.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define GC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GC_ASAN 1
+#endif
+#endif
+#ifdef GC_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include "util/error.h"
 #include "vm/tree.h"
 #include "vm/vm.h"
@@ -43,6 +54,19 @@ typedef struct Slab {
 #define SLAB_PAGE (16u << 10)
 #define SLAB_LINE 64
 #define O_FREE_SLOT 0xff
+
+/* Under AddressSanitizer the body of a free slot (all but the header the
+ * allocator links it by) is poisoned, so that a use of a collected object
+ * is still reported. */
+#ifdef GC_ASAN
+#define SLOT_POISON(o, n) ASAN_POISON_MEMORY_REGION((char *)(o) + sizeof(Obj), (n) - sizeof(Obj))
+#define SLOT_UNPOISON(o, n) ASAN_UNPOISON_MEMORY_REGION((char *)(o) + sizeof(Obj), (n) - sizeof(Obj))
+#define PAGE_UNPOISON(s) ASAN_UNPOISON_MEMORY_REGION((s), SLAB_PAGE)
+#else
+#define SLOT_POISON(o, n) ((void)(o), (void)(n))
+#define SLOT_UNPOISON(o, n) ((void)(o), (void)(n))
+#define PAGE_UNPOISON(s) ((void)(s))
+#endif
 
 static inline Obj *slab_slot(Slab *s, uint32_t i)
 {
@@ -68,6 +92,7 @@ static bool slab_grow(fsrs_vm *vm, unsigned k)
         o->marked = 0;
         o->next = head;
         head = o;
+        SLOT_POISON(o, s->slot);
     }
     vm->free_slots[k] = head;
     return true;
@@ -100,6 +125,7 @@ static void sweep_slabs(fsrs_vm *vm)
                     }
                     freed += s->slot;
                     o->type = O_FREE_SLOT;
+                    SLOT_POISON(o, s->slot);
                 }
                 *tail = o;
                 tail = &o->next;
@@ -119,6 +145,7 @@ static void sweep_slabs(fsrs_vm *vm)
             Slab *s = empty;
             empty = s->next;
             if (nfree >= nlive) {
+                PAGE_UNPOISON(s);
                 mem_free(&vm->mem, s, SLAB_PAGE);
                 continue;
             }
@@ -156,6 +183,7 @@ static void slabs_free_all(fsrs_vm *vm)
                 if (o->type != O_FREE_SLOT)
                     vm->bytes -= o->size;
             }
+            PAGE_UNPOISON(s);
             mem_free(&vm->mem, s, SLAB_PAGE);
             s = next;
         }
@@ -452,6 +480,7 @@ static int alloc_raw(fsrs_vm *vm, size_t size, int type, void **out)
         o = vm->free_slots[k];
         vm->free_slots[k] = o->next;
         o->next = NULL;
+        SLOT_UNPOISON(o, size);
     } else {
         o = mem_alloc(&vm->mem, size);
         if (!o) {
