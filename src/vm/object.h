@@ -56,7 +56,9 @@ typedef enum ObjType {
 
 typedef struct Obj {
     union {
-        struct Obj *next;               /* heap objects: the VM's list of them all */
+        struct Obj *next;               /* heap objects: the VM's list of large
+                                           ones, or a free slab slot's
+                                           successor on its free list (gc.c) */
         const struct fsrs_chunk *owner; /* static objects: the chunk they are a
                                            constant of, or NULL (builtins) */
     };
