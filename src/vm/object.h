@@ -56,14 +56,16 @@ typedef enum ObjType {
 
 typedef struct Obj {
     union {
-        struct Obj *next;               /* heap objects: the VM's list of them all */
+        struct Obj *next;               /* heap objects: the VM's list of large
+                                           ones, or a free slab slot's
+                                           successor on its free list (gc.c) */
         const struct fsrs_chunk *owner; /* static objects: the chunk they are a
                                            constant of, or NULL (builtins) */
     };
     uint8_t type;      /* ObjType */
     uint8_t marked;    /* GC mark bit (heap objects only) */
     uint8_t is_static; /* chunk constant or builtin: never marked or freed */
-    uint8_t pad_;
+    uint8_t aux;       /* per type: a tree node's height (vm/tree.h) */
     uint32_t size;     /* bytes, for accounting (heap objects) */
 } Obj;
 

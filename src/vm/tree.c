@@ -15,6 +15,8 @@
 #include "util/error.h"
 #include "vm/tree.h"
 
+_Static_assert(sizeof(TreeNode) == 64, "a tree node fills one 64-byte slab slot");
+
 /* ---------------------------------------------------------- iteration --- */
 
 /* Push n and its spine towards the first node in iteration order. */
@@ -58,7 +60,7 @@ static _Noreturn void ctx_fail(Ctx *c, int code, const char *msg)
     vm_throw(c->vm, code, "%s", msg);
 }
 
-static int key_compare(Ctx *c, Value a, Value b)
+static int key_compare_slow(Ctx *c, Value a, Value b)
 {
     const char *err = NULL;
     int r = value_compare(a, b, &err);
@@ -70,7 +72,15 @@ static int key_compare(Ctx *c, Value a, Value b)
     return r;
 }
 
-static uint32_t height(const TreeNode *n) { return n ? n->height : 0; }
+/* value_compare's order; int keys, the common case, without the call */
+static inline int key_compare(Ctx *c, Value a, Value b)
+{
+    if (IS_INT(a) && IS_INT(b))
+        return (AS_INT(a) > AS_INT(b)) - (AS_INT(a) < AS_INT(b));
+    return key_compare_slow(c, a, b);
+}
+
+static uint32_t height(const TreeNode *n) { return n ? n->obj.aux : 0; }
 
 static _Noreturn void alloc_failed(Ctx *c, size_t size)
 {
@@ -88,7 +98,7 @@ static TreeNode *node(Ctx *c, TreeNode *l, Value key, Value val, TreeNode *r)
     if (!n)
         alloc_failed(c, sizeof(TreeNode));
     uint32_t hl = height(l), hr = height(r);
-    n->height = (hl > hr ? hl : hr) + 1;
+    n->obj.aux = (uint8_t)((hl > hr ? hl : hr) + 1);
     n->left = l;
     n->right = r;
     n->key = key;

@@ -14,9 +14,10 @@
 
 #include "vm/vm.h"
 
+/* 64 bytes, one slab slot (gc.c); the height (leaves are 1) is kept in
+ * obj.aux, which an AVL tree's height below TREE_MAX_DEPTH fits. */
 typedef struct TreeNode {
     Obj obj;
-    uint32_t height;            /* leaves are 1 */
     struct TreeNode *left, *right;
     Value key;
     Value val;                  /* unit in a Set */

@@ -87,6 +87,12 @@ typedef struct SavedError {
  * stack. */
 #define VM_MAX_NATIVE_DEPTH 200
 
+/* Small heap objects are carved from slabs in size classes of
+ * GC_SLAB_GRAIN bytes up to GC_SLAB_MAX (gc.c). */
+#define GC_SLAB_GRAIN 16
+#define GC_SLAB_CLASSES 8
+#define GC_SLAB_MAX (GC_SLAB_GRAIN * GC_SLAB_CLASSES)
+
 struct fsrs_vm {
     fsrs_config cfg;
     Mem mem;
@@ -96,8 +102,12 @@ struct fsrs_vm {
     Frame *frames;
     uint32_t nframes, frames_cap;
 
-    /* heap */
+    /* heap (gc.c): objects of up to GC_SLAB_MAX bytes live in slabs, one
+     * list of pages per size class with a free list of slots; larger ones
+     * are on the `objects` list */
     Obj *objects;
+    struct Slab *slabs[GC_SLAB_CLASSES];
+    Obj *free_slots[GC_SLAB_CLASSES];
     size_t bytes, next_gc;
     Obj **gray;
     size_t ngray, capgray;

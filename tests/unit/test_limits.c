@@ -290,6 +290,35 @@ Test(limits, memory_limit_applies_to_host_built_values, .timeout = 10)
     fsrs_vm_free(vm);
 }
 
+/* Map nodes are small objects carved from slab pages: the limit counts
+ * them, and what the VM holds through its hook stays near the limit. */
+Test(limits, memory_limit_stops_a_growing_map_and_bounds_the_pages_held, .timeout = 20)
+{
+    static const char maps[] =
+        "let rec build i m = if i = 0 then m else build (i - 1) (Map.add i i m)\n"
+        "let buildCount n = Map.count (build n Map.empty)\n";
+    CountingAlloc ca;
+    counting_init(&ca);
+    fsrs_config cfg;
+    fsrs_config_init(&cfg);
+    cfg.memory_limit = 2u << 20;
+    cfg.alloc = counting_alloc;
+    cfg.alloc_userdata = &ca;
+    fsrs_vm *vm = vm_with(&cfg, maps);
+    fsrs_value r = fsrs_int(-1);
+    int rc = fsrs_vm_call(vm, "buildCount", 1, (fsrs_value[]){fsrs_int(1000000)}, &r);
+    cr_assert_eq(rc, FSRS_ELIMIT, "%s", last_message());
+    cr_assert(strstr(last_message(), "memory limit"), "%s", last_message());
+    cr_assert_leq(fsrs_vm_memory(vm), cfg.memory_limit);
+    cr_assert_lt(ca.live, 3 * cfg.memory_limit, "%zu bytes held", ca.live);
+    fsrs_vm_gc(vm);
+    cr_assert_lt(fsrs_vm_memory(vm), 64u << 10, "%zu bytes left", fsrs_vm_memory(vm));
+    cr_assert_eq(call_int(vm, "buildCount", 1, (int64_t[]){10000}), 10000);
+    fsrs_vm_free(vm);
+    cr_assert_eq(ca.live, 0, "everything given back");
+    cr_assert_eq(ca.size_mismatches, 0);
+}
+
 /* ----------------------------------------------------------- call depth --- */
 
 Test(limits, call_depth_limit_is_a_stack_overflow_and_the_vm_is_reusable, .timeout = 10)
