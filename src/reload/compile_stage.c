@@ -75,25 +75,31 @@ static void push_result(fsrs_engine *e, Result *r)
     doorbell_ring(&e->executor.bell);
 }
 
+/* How long to wait for the watcher to catch up, and when to try again
+ * if it has not (a watcher starved of CPU). */
+#define SYNC_WAIT_US 20000u
+#define SYNC_RETRY_US 5000u
+
 /*
- * Wait (briefly) until the watcher has processed every inotify event queued
- * so far.  A save that truncates the file queues IN_MODIFY inside its
- * open(), before any byte is written; so after this, if we read a partial
- * file, its Script.change_seq has moved.  FIONREAD == 0 means the events
- * were read; watcher_busy, set before that read, means they are not yet
- * processed.
+ * Wait until the watcher has processed every inotify event queued so far.
+ * A save that truncates the file queues IN_MODIFY inside its open(), before
+ * any byte is written; so after this, if we read a partial file, its
+ * Script.change_seq has moved.  FIONREAD == 0 means the events were read;
+ * watcher_busy, set before that read, means they are not yet processed.
+ * False when the watcher did not catch up in time: what was read cannot be
+ * trusted yet (the events it has not seen may be a save in progress).
  */
-static void sync_with_watcher(fsrs_engine *e)
+static bool sync_with_watcher(fsrs_engine *e)
 {
-    uint64_t deadline = clock_us() + 5000;
+    uint64_t deadline = clock_us() + SYNC_WAIT_US;
     for (;;) {
         int pending = 0;
         if (ioctl(e->inotify_fd, FIONREAD, &pending) != 0)
-            return;
+            return true; /* no queue to wait for */
         if (pending == 0 && !atomic_load(&e->watcher_busy))
-            return;
+            return true;
         if (clock_us() > deadline || atomic_load(&e->stopping))
-            return;
+            return false;
         struct timespec ts = {0, 20000};
         nanosleep(&ts, NULL);
     }
@@ -107,6 +113,7 @@ static _Thread_local Request *retry_head, *retry_tail;
 
 static void retry_add(Request *r)
 {
+    r->next = NULL;
     if (retry_tail)
         retry_tail->next = r;
     else
@@ -147,7 +154,6 @@ static void handle(fsrs_engine *e, Request *req)
             again->empty_ok = true;
             again->retry_at_us = clock_us() + EMPTY_SETTLE_US;
             again->retry_seq = seq;
-            again->next = NULL;
             retry_add(again);
         }
         return;
@@ -179,8 +185,23 @@ static void handle(fsrs_engine *e, Request *req)
     /* A save that began while we read (open(O_TRUNC) then write) may have
      * given us a partial file.  If the file changed since, or a writer is
      * busy, drop this compile: the change's own event brings a new request.
-     * Reading again catches a change whose event has not arrived yet. */
-    sync_with_watcher(e);
+     * Reading again catches a change whose event has not arrived yet.  A
+     * watcher that has not caught up may not have seen such a change
+     * either: then look again a little later, since the events it has
+     * not read may concern other files and bring no request for this one. */
+    if (!sync_with_watcher(e)) {
+        if (rc == 0 && artifact)
+            e->cfg.compiler.free(artifact, e->cfg.compiler.userdata);
+        free(r);
+        free(src);
+        Request *again = malloc(sizeof *again);
+        if (again) {
+            *again = *req;
+            again->retry_at_us = clock_us() + SYNC_RETRY_US;
+            retry_add(again);
+        }
+        return;
+    }
     size_t len2 = 0;
     char *again = slurp(s->path, &len2);
     bool stable = again && len2 == len && memcmp(again, src, len) == 0 &&
