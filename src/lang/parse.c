@@ -1310,14 +1310,17 @@ static Expr *parse_compr_block(Parser *p, Expr *e, int col, bool is_array)
     return e;
 }
 
-/* list := '[' ']' | '[' stmt ((';' | NEWLINE) stmt)* [';'] ']'
- *       | '[' stmt '..' [stmt '..'] stmt ']'
- * A list whose items hold a loop or a yield, or which starts with 'let', is
- * a comprehension (E_COMPR). */
-static Expr *parse_list(Parser *p, Token *open)
+/* list  := '[' ']' | '[' stmt ((';' | NEWLINE) stmt)* [';'] ']'
+ *        | '[' stmt '..' [stmt '..'] stmt ']'
+ * array := the same between '[|' and '|]'
+ * A list or array whose items hold a loop or a yield, or which starts with
+ * 'let', is a comprehension (E_COMPR).  A list range is an E_RANGE; an
+ * array range is an E_ARRAY made from one. */
+static Expr *parse_sequence(Parser *p, Token *open, bool is_array)
 {
-    Expr *e = new_expr(p, E_LIST, open);
-    if (lay_raw(p)->kind == TK_RBRACK) {
+    TokKind closer = is_array ? TK_RARRAY : TK_RBRACK;
+    Expr *e = new_expr(p, is_array ? E_ARRAY : E_LIST, open);
+    if (lay_raw(p)->kind == closer) {
         lay_next(p);
         return e;
     }
@@ -1325,36 +1328,35 @@ static Expr *parse_list(Parser *p, Token *open)
     LayoutSave s = lay_push(p, col);
     PtrVec items = {0};
     if (lay_raw(p)->kind == TK_LET) {
-        parse_compr_block(p, e, col, false);
-        lay_pop(p, s);
-        expect_closer(p, TK_RBRACK, open);
-        return e;
-    }
-    Expr *first = parse_stmt(p);
-    if (lay_peek(p) == TK_DOTDOT) {
-        /* range: [a .. b] or [a .. step .. b] */
-        lay_next(p);
-        Expr *second = parse_stmt(p);
-        e->kind = E_RANGE;
-        e->a = first;
-        if (accept(p, TK_DOTDOT)) {
-            e->b = second;
-            e->c = parse_stmt(p);
+        parse_compr_block(p, e, col, is_array);
+    } else {
+        Expr *first = parse_stmt(p);
+        if (lay_peek(p) == TK_DOTDOT) {
+            /* [a .. b] or [a .. step .. b] */
+            lay_next(p);
+            Expr *r = is_array ? new_expr(p, E_RANGE, open) : e;
+            r->kind = E_RANGE;
+            r->a = first;
+            Expr *second = parse_stmt(p);
+            if (accept(p, TK_DOTDOT)) {
+                r->b = second;
+                r->c = parse_stmt(p);
+            } else {
+                r->c = second;
+            }
+            if (is_array)
+                e->a = r;
         } else {
-            e->c = second;
+            vec_push(p, &items, first);
+            parse_seq_rest(p, &items, col, closer);
         }
-        lay_pop(p, s);
-        expect_closer(p, TK_RBRACK, open);
-        return e;
     }
-    vec_push(p, &items, first);
-    parse_seq_rest(p, &items, col, TK_RBRACK);
     lay_pop(p, s);
-    expect_closer(p, TK_RBRACK, open);
-    if (maybe_compr(p, e, &items, false))
-        return e;
-    e->items = (Expr **)items.v;
-    e->nitems = items.n;
+    expect_closer(p, closer, open);
+    if (items.n && !maybe_compr(p, e, &items, is_array)) {
+        e->items = (Expr **)items.v;
+        e->nitems = items.n;
+    }
     return e;
 }
 
@@ -1455,53 +1457,6 @@ static Expr *parse_postfix(Parser *p, Expr *e)
         while (at_index(p))
             e = parse_index(p, e);
     }
-    return e;
-}
-
-/* array := '[|' '|]' | '[|' stmt ((';' | NEWLINE) stmt)* [';'] '|]'
- *        | '[|' stmt '..' [stmt '..'] stmt '|]'
- * and comprehensions, as for lists. */
-static Expr *parse_array(Parser *p, Token *open)
-{
-    Expr *e = new_expr(p, E_ARRAY, open);
-    if (lay_raw(p)->kind == TK_RARRAY) {
-        lay_next(p);
-        return e;
-    }
-    int col = lay_raw(p)->col;
-    LayoutSave s = lay_push(p, col);
-    PtrVec items = {0};
-    if (lay_raw(p)->kind == TK_LET) {
-        parse_compr_block(p, e, col, true);
-        lay_pop(p, s);
-        expect_closer(p, TK_RARRAY, open);
-        return e;
-    }
-    Expr *first = parse_stmt(p);
-    if (lay_peek(p) == TK_DOTDOT) {
-        lay_next(p);
-        Expr *r = new_expr(p, E_RANGE, open);
-        r->a = first;
-        Expr *second = parse_stmt(p);
-        if (accept(p, TK_DOTDOT)) {
-            r->b = second;
-            r->c = parse_stmt(p);
-        } else {
-            r->c = second;
-        }
-        lay_pop(p, s);
-        expect_closer(p, TK_RARRAY, open);
-        e->a = r;
-        return e;
-    }
-    vec_push(p, &items, first);
-    parse_seq_rest(p, &items, col, TK_RARRAY);
-    lay_pop(p, s);
-    expect_closer(p, TK_RARRAY, open);
-    if (maybe_compr(p, e, &items, true))
-        return e;
-    e->items = (Expr **)items.v;
-    e->nitems = items.n;
     return e;
 }
 
@@ -1657,10 +1612,10 @@ static Expr *parse_atom(Parser *p)
     }
     case TK_LBRACK:
         lay_next(p);
-        return parse_list(p, t);
+        return parse_sequence(p, t, false);
     case TK_LARRAY:
         lay_next(p);
-        return parse_postfix(p, parse_array(p, t));
+        return parse_postfix(p, parse_sequence(p, t, true));
     case TK_LET:
         return parse_let(p);
     case TK_FUN:
