@@ -88,7 +88,7 @@ typedef struct fsrs_engine_config {
                                        after write, rename into place) before compiling,
                                        so that a burst of saves compiles once; default 10,
                                        0 compiles each save at once.  A change with no
-                                       finished save waits max(debounce_ms, 100 ms). */
+                                       finished save waits max(debounce_ms, 1 s). */
     fsrs_publish_mode publish;      /* default FSRS_PUBLISH_IMMEDIATE */
     const char *const *extensions;  /* NULL-terminated; default {".fsrs", ".fs", ".fsx"} */
     bool recursive;                 /* watch subdirectories of watched directories,

@@ -105,9 +105,6 @@ static bool sync_with_watcher(fsrs_engine *e)
     }
 }
 
-/* How long an empty read waits before it is believed (see handle). */
-#define EMPTY_SETTLE_US 50000u
-
 /* Requests to look at again later, oldest first (compiler thread only). */
 static _Thread_local Request *retry_head, *retry_tail;
 
@@ -142,24 +139,15 @@ static void handle(fsrs_engine *e, Request *req)
     char *src = slurp(s->path, &len);
     if (!src)
         return; /* deleted or unreadable: keep the last good version */
-    if (len == 0 && !req->empty_ok) {
-        /* Most likely a save between its open(O_TRUNC) and its write: the
-         * kernel shows the truncation before it queues the event for it,
-         * so nothing else tells.  Look again later; a file still empty then,
-         * with no event in between, is compiled as it is. */
+    if (len == 0) {
+        /* An empty script defines nothing.  It is a save caught between its
+         * open(O_TRUNC) and its first write (the kernel shows the
+         * truncation before it queues the event for it, and a writer
+         * preempted there shows it for as long as it waits), or a file
+         * emptied on purpose.  Either way it would break every caller: like
+         * a deleted file, it keeps the last good version serving, and the
+         * next save with content is compiled as usual. */
         free(src);
-        Request *again = malloc(sizeof *again);
-        if (again) {
-            *again = *req;
-            again->empty_ok = true;
-            again->retry_at_us = clock_us() + EMPTY_SETTLE_US;
-            again->retry_seq = seq;
-            retry_add(again);
-        }
-        return;
-    }
-    if (req->empty_ok && len == 0 && seq != req->retry_seq) {
-        free(src); /* something happened meanwhile: its own request follows */
         return;
     }
     uint64_t h = hash64(src, len);

@@ -2,7 +2,7 @@
  * reload/debounce.c - the debouncer stage: file events -> reload requests.
  *
  * Bursts of events for one script are coalesced: an unfinished write
- * (EV_CHANGED) waits for max(debounce_ms, 100 ms) of quiet, a finished save
+ * (EV_CHANGED) waits for max(debounce_ms, 1 s) of quiet, a finished save
  * (EV_SAVED, EV_MANUAL) waits debounce_ms after the last save, so that a
  * burst of saves within the window gives one reload.  A script has at most one request in flight
  * (Script.queued): while the compiler has not started on it, newer events

@@ -40,8 +40,11 @@
 #define FSRS_PATH_MAX 4096
 
 /* A change without a finished save (a writer that keeps the file open)
- * counts as finished after this long without events. */
-#define CHANGED_QUIET_US 100000u
+ * counts as finished after this long without events.  Long, because a
+ * save can stall between its truncation and its writes (disk writeback,
+ * a starved editor) and the file must not be taken while it is half
+ * written; writers that never close a script are rare. */
+#define CHANGED_QUIET_US 1000000u
 
 /* A published version: immutable once visible. */
 typedef struct Version {
@@ -91,9 +94,7 @@ typedef struct FileEvent {
 typedef struct Request {
     Script *script;
     bool force;                   /* skip the unchanged-content check */
-    bool empty_ok;                /* a retry: an empty file is believed now */
     uint64_t retry_at_us;         /* when to retry (compiler's retry list) */
-    uint64_t retry_seq;           /* Script.change_seq when the retry was made */
     uint64_t event_us, debounce_end_us;
     struct Request *next;
 } Request;
