@@ -466,3 +466,31 @@ const Shape *builtin_case(const char *name)
             return &exn_shapes[i];
     return NULL;
 }
+
+/* ------------------------------------------------- options for the library --- */
+
+Value vm_some_x(fsrs_vm *vm, Value v)
+{
+    if (!handle_push(vm, v))
+        vm_throw(vm, FSRS_ENOMEM, "out of memory");
+    size_t h = vm->nhandles - 1;
+    ObjData *d = gc_alloc_x(vm, sizeof(ObjData) + sizeof(Value), O_DATA);
+    d->shape = &shape_some;
+    d->tag = shape_some.tag;
+    d->n = 1;
+    d->items[0] = vm->handles[h];
+    vm->nhandles = h;
+    return mk_obj(d);
+}
+
+Value vm_none(void) { return mk_obj((void *)&none_value); }
+
+bool vm_option_get(fsrs_vm *vm, Value o, Value *v, const char *fn, const char *what)
+{
+    if (!IS_DATA(o) || !(AS_DATA(o)->shape->flags & SHAPE_OPTION))
+        vm_throw(vm, FSRS_ERUNTIME, "'%s' expects %s, not %s", fn, what, value_type_name(o));
+    if (AS_DATA(o)->n == 0)
+        return false;
+    *v = AS_DATA(o)->items[0];
+    return true;
+}

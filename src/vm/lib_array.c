@@ -589,32 +589,6 @@ static Value array_prefix(fsrs_vm *vm, size_t s, uint32_t n)
     return mk_obj(arr);
 }
 
-static Value some_value(fsrs_vm *vm, Value v)
-{
-    size_t t = vm_push_x(vm, v);
-    ObjData *d = gc_alloc_x(vm, sizeof(ObjData) + sizeof(Value), O_DATA);
-    d->shape = builtin_case("Some");
-    d->tag = d->shape->tag;
-    d->n = 1;
-    d->items[0] = SLOT(t);
-    vm->sp--;
-    return mk_obj(d);
-}
-
-static Value none_value(void) { return mk_obj((void *)builtin_case("None")->nullary); }
-
-/* Whether the option o is Some; its value in *v. */
-static bool option_value(fsrs_vm *vm, Value o, Value *v, const char *fn)
-{
-    if (!IS_DATA(o) || !(AS_DATA(o)->shape->flags & SHAPE_OPTION))
-        vm_throw(vm, FSRS_ERUNTIME, "'%s' expects a function returning an option, not %s", fn,
-                 value_type_name(o));
-    if (AS_DATA(o)->n == 0)
-        return false;
-    *v = AS_DATA(o)->items[0];
-    return true;
-}
-
 /* A pair of the values in slots x and y. */
 static Value pair_of(fsrs_vm *vm, size_t x, size_t y)
 {
@@ -776,7 +750,7 @@ static int ar_choose(ARGS)
     uint32_t k = 0;
     for (uint32_t i = 0; i < src->n; i++) {
         Value v;
-        if (option_value(vm, call1(vm, f, src->items[i]), &v, "Array.choose"))
+        if (vm_returns_some(vm, call1(vm, f, src->items[i]), &v, "Array.choose"))
             ARR(keep)->items[k++] = v;
     }
     *out = array_prefix(vm, keep, k);
@@ -856,7 +830,7 @@ static int ar_try_find(ARGS)
     UNUSED;
     Value arr = a[1];
     int64_t i = find_index(vm, a[0], arr, "Array.tryFind");
-    *out = i < 0 ? none_value() : some_value(vm, AS_ARRAY(arr)->items[i]);
+    *out = i < 0 ? vm_none() : vm_some_x(vm, AS_ARRAY(arr)->items[i]);
     return 0;
 }
 

@@ -148,32 +148,6 @@ static Value pair_of(fsrs_vm *vm, size_t x, size_t y)
     return mk_obj(t);
 }
 
-static Value some_of(fsrs_vm *vm, Value v)
-{
-    size_t t = vm_push_x(vm, v);
-    ObjData *d = gc_alloc_x(vm, sizeof(ObjData) + sizeof(Value), O_DATA);
-    d->shape = builtin_case("Some");
-    d->tag = d->shape->tag;
-    d->n = 1;
-    d->items[0] = SLOT(t);
-    vm->sp--;
-    return mk_obj(d);
-}
-
-static Value none_value(void) { return mk_obj((void *)builtin_case("None")->nullary); }
-
-/* -1: None; else Some with its value in *v */
-static bool option_value(fsrs_vm *vm, Value o, Value *v, const char *fn)
-{
-    if (!IS_DATA(o) || !(AS_DATA(o)->shape->flags & SHAPE_OPTION))
-        vm_throw(vm, FSRS_ERUNTIME, "'%s' expects a function returning an option, not %s", fn,
-                 value_type_name(o));
-    if (AS_DATA(o)->n == 0)
-        return false;
-    *v = AS_DATA(o)->items[0];
-    return true;
-}
-
 /* ------------------------------------------------------------- basics --- */
 
 static int l_length(ARGS)
@@ -235,7 +209,7 @@ static int l_try_head(ARGS)
     UNUSED;
     Value a0 = a[0];
     need_list(vm, a0, "List.tryHead");
-    *out = IS_CONS(a0) ? some_of(vm, AS_CONS(a0)->head) : none_value();
+    *out = IS_CONS(a0) ? vm_some_x(vm, AS_CONS(a0)->head) : vm_none();
     return 0;
 }
 
@@ -460,7 +434,7 @@ static int l_choose(ARGS)
     Builder b = builder_new(vm);
     for (Value l = a1; IS_CONS(l); l = AS_CONS(l)->tail) {
         Value v;
-        if (option_value(vm, call1(vm, f, AS_CONS(l)->head), &v, "List.choose"))
+        if (vm_returns_some(vm, call1(vm, f, AS_CONS(l)->head), &v, "List.choose"))
             builder_add(vm, &b, v); /* v is reachable only from the option */
     }
     *out = SLOT(b.slot);
@@ -617,7 +591,7 @@ static int l_try_find(ARGS)
     Value a0 = a[0], a1 = a[1];
     int64_t i;
     Value c = find_cell(vm, a0, a1, &i, "List.tryFind");
-    *out = IS_CONS(c) ? some_of(vm, AS_CONS(c)->head) : none_value();
+    *out = IS_CONS(c) ? vm_some_x(vm, AS_CONS(c)->head) : vm_none();
     return 0;
 }
 

@@ -62,19 +62,6 @@ static size_t root_slot(fsrs_vm *vm, Value v)
     return vm->nhandles - 1;
 }
 
-static Value some_new(fsrs_vm *vm, Value v)
-{
-    const Shape *some = builtin_case("Some");
-    ObjData *d = gc_alloc_x(vm, sizeof(ObjData) + sizeof(Value), O_DATA);
-    d->shape = some;
-    d->tag = some->tag;
-    d->n = 1;
-    d->items[0] = v;
-    return mk_obj(d);
-}
-
-static Value none_value(void) { return mk_obj((void *)builtin_case("None")->nullary); }
-
 /* A tree of type `type` from a list: of (key, value) pairs for a map, of
  * elements for a set. */
 static Value tree_of_list(fsrs_vm *vm, const char *fn, int type, Value list)
@@ -146,7 +133,7 @@ static int map_try_find(ARGS)
 {
     UNUSED;
     const TreeNode *n = tree_find(vm, want_map(vm, "Map.tryFind", a[1]), a[0]);
-    *out = n ? some_new(vm, n->val) : none_value();
+    *out = n ? vm_some_x(vm, n->val) : vm_none();
     return 0;
 }
 
@@ -384,18 +371,6 @@ static bool want_bool(fsrs_vm *vm, Value v, const char *fn)
     return AS_BOOL(v);
 }
 
-/* Whether the option o is Some; its value in *v. */
-static bool option_value(fsrs_vm *vm, Value o, Value *v, const char *fn)
-{
-    if (!IS_DATA(o) || !(AS_DATA(o)->shape->flags & SHAPE_OPTION))
-        vm_throw(vm, FSRS_ERUNTIME, "'%s' expects a function returning an option, not %s", fn,
-                 value_type_name(o));
-    if (AS_DATA(o)->n == 0)
-        return false;
-    *v = AS_DATA(o)->items[0];
-    return true;
-}
-
 /* An empty map or set (type O_MAP or O_SET) in a new stack slot. */
 static size_t empty_slot(fsrs_vm *vm, int type)
 {
@@ -554,7 +529,7 @@ static int map_try_find_key(ARGS)
     UNUSED;
     const ObjTree *t = want_map(vm, "Map.tryFindKey", a[1]);
     const TreeNode *n = find_elem(vm, a[0], t, true, true, "Map.tryFindKey");
-    *out = n ? some_new(vm, n->key) : none_value();
+    *out = n ? vm_some_x(vm, n->key) : vm_none();
     return 0;
 }
 
@@ -578,7 +553,7 @@ static Value pick(fsrs_vm *vm, Value f, const ObjTree *t, bool *found, const cha
     tree_iter_init(&it, t, false);
     for (const TreeNode *n; (n = tree_next(&it));) {
         Value v;
-        if (option_value(vm, call2(vm, f, n->key, n->val), &v, fn)) {
+        if (vm_returns_some(vm, call2(vm, f, n->key, n->val), &v, fn)) {
             *found = true;
             return v;
         }
@@ -594,9 +569,9 @@ static int map_try_pick(ARGS)
     Value v = pick(vm, a[0], want_map(vm, "Map.tryPick", a[1]), &found, "Map.tryPick");
     if (found) {
         size_t s = vm_push_x(vm, v);
-        v = some_new(vm, SLOT(s));
+        v = vm_some_x(vm, SLOT(s));
     }
-    *out = found ? v : none_value();
+    *out = found ? v : vm_none();
     return 0;
 }
 
@@ -710,10 +685,10 @@ static int map_change(ARGS)
     Value f = a[1];
     const ObjTree *t = want_map(vm, "Map.change", a[2]);
     const TreeNode *n = tree_find(vm, t, a[0]);
-    Value old = n ? some_new(vm, n->val) : none_value();
+    Value old = n ? vm_some_x(vm, n->val) : vm_none();
     Value o = call1(vm, f, old);
     Value v;
-    if (option_value(vm, o, &v, "Map.change")) {
+    if (vm_returns_some(vm, o, &v, "Map.change")) {
         size_t s = vm_push_x(vm, o);
         *out = tree_add(vm, SLOT(base + 2), SLOT(base), AS_DATA(SLOT(s))->items[0]);
     } else {
@@ -733,7 +708,7 @@ Value map_member(fsrs_vm *vm, Value *slots, int argc, int id)
     case M_CONTAINSKEY: return mk_bool(tree_find(vm, t, slots[1]) != NULL);
     case M_TRYFIND: {
         const TreeNode *n = tree_find(vm, t, slots[1]);
-        return n ? some_new(vm, n->val) : none_value();
+        return n ? vm_some_x(vm, n->val) : vm_none();
     }
     case M_ITEM: {
         const TreeNode *n = tree_find(vm, t, slots[1]);

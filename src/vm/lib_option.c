@@ -15,37 +15,17 @@
 #define UNUSED (void)argc, (void)ud
 
 /* false: None; true: Some, its value in *v */
-static bool opt(fsrs_vm *vm, Value o, Value *v, const char *fn)
+static bool is_some(fsrs_vm *vm, Value o, Value *v, const char *fn)
 {
-    if (!IS_DATA(o) || !(AS_DATA(o)->shape->flags & SHAPE_OPTION))
-        vm_throw(vm, FSRS_ERUNTIME, "'%s' expects an option, not %s", fn, value_type_name(o));
-    if (AS_DATA(o)->n == 0)
-        return false;
-    *v = AS_DATA(o)->items[0];
-    return true;
-}
-
-static Value none_value(void) { return mk_obj((void *)builtin_case("None")->nullary); }
-
-/* Some v, with v unrooted: kept on the stack while the case is made */
-static Value some_of(fsrs_vm *vm, Value v)
-{
-    size_t t = vm_push_x(vm, v);
-    ObjData *d = gc_alloc_x(vm, sizeof(ObjData) + sizeof(Value), O_DATA);
-    d->shape = builtin_case("Some");
-    d->tag = d->shape->tag;
-    d->n = 1;
-    d->items[0] = vm->stack[t];
-    vm->sp--;
-    return mk_obj(d);
+    return vm_option_get(vm, o, v, fn, "an option");
 }
 
 static int o_map(ARGS)
 {
     UNUSED;
     Value v;
-    *out = opt(vm, a[1], &v, "Option.map") ? some_of(vm, vm_apply_x(vm, a[0], 1, &v))
-                                           : none_value();
+    *out = is_some(vm, a[1], &v, "Option.map") ? vm_some_x(vm, vm_apply_x(vm, a[0], 1, &v))
+                                           : vm_none();
     return 0;
 }
 
@@ -53,7 +33,7 @@ static int o_bind(ARGS)
 {
     UNUSED;
     Value v;
-    *out = opt(vm, a[1], &v, "Option.bind") ? vm_apply_x(vm, a[0], 1, &v) : none_value();
+    *out = is_some(vm, a[1], &v, "Option.bind") ? vm_apply_x(vm, a[0], 1, &v) : vm_none();
     return 0;
 }
 
@@ -61,7 +41,7 @@ static int o_default_value(ARGS)
 {
     UNUSED;
     Value v;
-    *out = opt(vm, a[1], &v, "Option.defaultValue") ? v : a[0];
+    *out = is_some(vm, a[1], &v, "Option.defaultValue") ? v : a[0];
     return 0;
 }
 
@@ -69,7 +49,7 @@ static int o_default_with(ARGS)
 {
     UNUSED;
     Value v, unit = mk_unit();
-    *out = opt(vm, a[1], &v, "Option.defaultWith") ? v : vm_apply_x(vm, a[0], 1, &unit);
+    *out = is_some(vm, a[1], &v, "Option.defaultWith") ? v : vm_apply_x(vm, a[0], 1, &unit);
     return 0;
 }
 
@@ -77,7 +57,7 @@ static int o_is_some(ARGS)
 {
     UNUSED;
     Value v;
-    *out = mk_bool(opt(vm, a[0], &v, "Option.isSome"));
+    *out = mk_bool(is_some(vm, a[0], &v, "Option.isSome"));
     return 0;
 }
 
@@ -85,7 +65,7 @@ static int o_is_none(ARGS)
 {
     UNUSED;
     Value v;
-    *out = mk_bool(!opt(vm, a[0], &v, "Option.isNone"));
+    *out = mk_bool(!is_some(vm, a[0], &v, "Option.isNone"));
     return 0;
 }
 
@@ -93,7 +73,7 @@ static int o_get(ARGS)
 {
     UNUSED;
     Value v;
-    if (!opt(vm, a[0], &v, "Option.get"))
+    if (!is_some(vm, a[0], &v, "Option.get"))
         vm_throw_exn(vm, EXN_ARGUMENT, "The option value was None (Parameter 'option')",
                      "The option value was None (Parameter 'option')");
     *out = v;
@@ -104,7 +84,7 @@ static int o_iter(ARGS)
 {
     UNUSED;
     Value v;
-    if (opt(vm, a[1], &v, "Option.iter"))
+    if (is_some(vm, a[1], &v, "Option.iter"))
         vm_apply_x(vm, a[0], 1, &v);
     *out = mk_unit();
     return 0;
@@ -114,7 +94,7 @@ static int o_to_list(ARGS)
 {
     UNUSED;
     Value v;
-    *out = opt(vm, a[0], &v, "Option.toList") ? cons_x(vm, v, mk_nil()) : mk_nil();
+    *out = is_some(vm, a[0], &v, "Option.toList") ? cons_x(vm, v, mk_nil()) : mk_nil();
     return 0;
 }
 
@@ -122,14 +102,14 @@ static int o_filter(ARGS)
 {
     UNUSED;
     Value v, o = a[1];
-    if (!opt(vm, o, &v, "Option.filter")) {
+    if (!is_some(vm, o, &v, "Option.filter")) {
         *out = o;
         return 0;
     }
     Value keep = vm_apply_x(vm, a[0], 1, &v);
     if (!IS_BOOL(keep))
         vm_throw(vm, FSRS_ERUNTIME, "'Option.filter' expects a function returning bool");
-    *out = AS_BOOL(keep) ? o : none_value();
+    *out = AS_BOOL(keep) ? o : vm_none();
     return 0;
 }
 
@@ -137,7 +117,7 @@ static int o_or_else(ARGS)
 {
     UNUSED;
     Value v;
-    *out = opt(vm, a[1], &v, "Option.orElse") ? a[1] : a[0];
+    *out = is_some(vm, a[1], &v, "Option.orElse") ? a[1] : a[0];
     return 0;
 }
 

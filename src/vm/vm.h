@@ -245,6 +245,18 @@ void gc_retire_chunk(fsrs_vm *vm, fsrs_chunk *chunk, Value *globals, uint32_t ng
 #define BUILTIN_TABLE_SPAN 0x1000
 const Obj *builtin_get(int index);
 const Shape *builtin_exn_shape(int kind);
+/* Options for the library: Some v (v is rooted while the case is made,
+ * without touching the VM stack), None, and reading one: false for None,
+ * true for Some with its value in *v; a value that is not an option
+ * raises "'fn' expects <what>, not <type>". */
+Value vm_some_x(fsrs_vm *vm, Value v);
+Value vm_none(void);
+bool vm_option_get(fsrs_vm *vm, Value o, Value *v, const char *fn, const char *what);
+/* vm_option_get of what a script function passed to `fn` returned. */
+static inline bool vm_returns_some(fsrs_vm *vm, Value o, Value *v, const char *fn)
+{
+    return vm_option_get(vm, o, v, fn, "a function returning an option");
+}
 
 /* A library file's natives (lib_*.c), names qualified ("List.map"), and a
  * few other static values ("Map.empty"), found by name the same way. */
