@@ -311,6 +311,33 @@ static Pat *parse_pat_record(Parser *p, Token *open)
     return q;
 }
 
+/* [p; q; ...] or [| p; q; ... |], after its opener t: a P_LIST (P_NIL when
+ * empty) or a P_ARRAY. */
+static Pat *parse_seq_pattern(Parser *p, Token *t, bool is_array)
+{
+    TokKind closer = is_array ? TK_RARRAY : TK_RBRACK;
+    lay_next(p);
+    if (lay_raw(p)->kind == closer) {
+        lay_next(p);
+        return new_pat(p, is_array ? P_ARRAY : P_NIL, t);
+    }
+    PtrVec items = {0};
+    LayoutSave s = lay_push(p, lay_raw(p)->col);
+    for (;;) {
+        vec_push(p, &items, parse_pattern(p));
+        if (!accept(p, TK_SEMI))
+            break;
+        if (lay_raw(p)->kind == closer)
+            break;
+    }
+    lay_pop(p, s);
+    expect_closer(p, closer, t);
+    Pat *q = new_pat(p, is_array ? P_ARRAY : P_LIST, t);
+    q->items = (Pat **)items.v;
+    q->nitems = items.n;
+    return q;
+}
+
 /* pat_atom := '_' | name | literal | '-' number | '(' ')' | '(' pattern [':' type] ')'
  *           | '[' ']' | '[' pattern (';' pattern)* ']' | pat_record
  *           | '[|' '|]' | '[|' pattern (';' pattern)* '|]' */
@@ -412,50 +439,10 @@ static Pat *parse_pat_atom(Parser *p)
         expect_closer(p, TK_RPAREN, t);
         return q;
     }
-    case TK_LBRACK: {
-        lay_next(p);
-        if (lay_raw(p)->kind == TK_RBRACK) {
-            lay_next(p);
-            return new_pat(p, P_NIL, t);
-        }
-        PtrVec items = {0};
-        LayoutSave s = lay_push(p, lay_raw(p)->col);
-        for (;;) {
-            vec_push(p, &items, parse_pattern(p));
-            if (!accept(p, TK_SEMI))
-                break;
-            if (lay_raw(p)->kind == TK_RBRACK)
-                break;
-        }
-        lay_pop(p, s);
-        expect_closer(p, TK_RBRACK, t);
-        Pat *q = new_pat(p, P_LIST, t);
-        q->items = (Pat **)items.v;
-        q->nitems = items.n;
-        return q;
-    }
-    case TK_LARRAY: {
-        lay_next(p);
-        Pat *q = new_pat(p, P_ARRAY, t);
-        if (lay_raw(p)->kind == TK_RARRAY) {
-            lay_next(p);
-            return q;
-        }
-        PtrVec items = {0};
-        LayoutSave s = lay_push(p, lay_raw(p)->col);
-        for (;;) {
-            vec_push(p, &items, parse_pattern(p));
-            if (!accept(p, TK_SEMI))
-                break;
-            if (lay_raw(p)->kind == TK_RARRAY)
-                break;
-        }
-        lay_pop(p, s);
-        expect_closer(p, TK_RARRAY, t);
-        q->items = (Pat **)items.v;
-        q->nitems = items.n;
-        return q;
-    }
+    case TK_LBRACK:
+        return parse_seq_pattern(p, t, false);
+    case TK_LARRAY:
+        return parse_seq_pattern(p, t, true);
     default:
         unexpected(p, "a pattern");
     }
