@@ -11,7 +11,14 @@
  * inotify descriptor (the floor any watcher pays).  It also prints the
  * engine's own per-stage breakdown (debounce, queue, compile, publish).
  *
- *   bench_reload [--saves N] [--quick]
+ * With --worst N, each row is followed by the N slowest saves, each with
+ * its engine timestamps relative to the save: where a tail comes from.
+ *
+ * The scripts live in a new directory under --dir (default /tmp): the
+ * file system's own work on a save (journal, discard) is part of what a
+ * reload pays, so compare a disk and a tmpfs such as /dev/shm.
+ *
+ *   bench_reload [--saves N] [--quick] [--lines 10|100|10000] [--worst N] [--dir DIR]
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -20,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -106,8 +115,10 @@ typedef struct Run {
     int saves;
     _Atomic uint64_t *seen_at;   /* [version value] -> first time the reader ran it */
     atomic_bool stop;
+    int seen_fd; /* eventfd: the reader saw a new version */
     /* engine breakdown per version (callback, executor thread) */
     uint64_t *debounce, *queue, *compile, *publish;
+    fsrs_reload_info *reports; /* [report] its timestamps */
     atomic_int nreports;
 } Run;
 
@@ -123,6 +134,7 @@ static void on_reload(const fsrs_reload_info *info, void *ud)
     r->queue[i] = info->compile_start_us - info->debounce_end_us;
     r->compile[i] = info->compile_end_us - info->compile_start_us;
     r->publish[i] = info->publish_us - info->compile_end_us;
+    r->reports[i] = *info;
     atomic_store(&r->nreports, i + 1);
 }
 
@@ -138,7 +150,10 @@ static void *reader_main(void *arg)
             int64_t v = fsrs_value_as_int(out);
             if (v >= 0 && v <= r->saves) {
                 uint64_t expected = 0;
-                atomic_compare_exchange_strong(&r->seen_at[v], &expected, now_us());
+                if (atomic_compare_exchange_strong(&r->seen_at[v], &expected, now_us())) {
+                    uint64_t one = 1;
+                    (void)!write(r->seen_fd, &one, sizeof one);
+                }
             }
         }
         fsrs_reader_release(rd);
@@ -147,11 +162,60 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
+static int worst = 0;                 /* --worst N */
+static const char *base_dir = "/tmp"; /* --dir DIR */
+
+typedef struct Slow {
+    uint64_t lat;
+    int save;
+} Slow;
+
+static int cmp_slow(const void *a, const void *b)
+{
+    const Slow *x = a, *y = b;
+    return x->lat > y->lat ? -1 : x->lat < y->lat;
+}
+
+static long rel(uint64_t t, uint64_t done) { return t ? (long)(t - done) : 0; }
+
+/* The slowest saves with the engine's timestamps, in microseconds after
+ * the save (report i is save i when no save was coalesced). */
+static void print_worst(const Run *r, const uint64_t *done, const uint64_t *lat, int n)
+{
+    Slow *v = malloc((size_t)n * sizeof *v);
+    for (int i = 0; i < n; i++)
+        v[i] = (Slow){lat[i], i + 1};
+    qsort(v, (size_t)n, sizeof *v, cmp_slow);
+    int nr = atomic_load(&r->nreports);
+    printf("\n| save | latency | event | debounce end | compile start | compile end | publish "
+           "|\n|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (int k = 0; k < worst && k < n; k++) {
+        int i = v[k].save;
+        uint64_t d = done[i - 1];
+        if (i < nr) {
+            const fsrs_reload_info *in = &r->reports[i];
+            printf("| %d | %llu | %ld | %ld | %ld | %ld | %ld |\n", i,
+                   (unsigned long long)v[k].lat, rel(in->event_us, d),
+                   rel(in->debounce_end_us, d), rel(in->compile_start_us, d),
+                   rel(in->compile_end_us, d), rel(in->publish_us, d));
+        } else {
+            printf("| %d | %llu | | | | | |\n", i, (unsigned long long)v[k].lat);
+        }
+    }
+    printf("\n");
+    free(v);
+}
+
 static void bench_engine(int lines, bool rename_, unsigned window, int saves, Summary *lat,
                          Summary stages[4])
 {
-    char dirt[] = "/tmp/fsrs-bench-XXXXXX";
+    char dirt[4096];
+    snprintf(dirt, sizeof dirt, "%s/fsrs-bench-XXXXXX", base_dir);
     char *dir = mkdtemp(dirt);
+    if (!dir) {
+        perror("bench_reload: mkdtemp");
+        exit(1);
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/main.fsrs", dir);
     size_t len;
@@ -168,6 +232,8 @@ static void bench_engine(int lines, bool rename_, unsigned window, int saves, Su
     r.queue = calloc((size_t)saves + 1, sizeof(uint64_t));
     r.compile = calloc((size_t)saves + 1, sizeof(uint64_t));
     r.publish = calloc((size_t)saves + 1, sizeof(uint64_t));
+    r.reports = calloc((size_t)saves + 1, sizeof *r.reports);
+    r.seen_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     fsrs_engine_config cfg;
     fsrs_engine_config_init(&cfg);
     cfg.debounce_ms = window;
@@ -186,25 +252,34 @@ static void bench_engine(int lines, bool rename_, unsigned window, int saves, Su
         usleep(100);
 
     uint64_t *lat_us = calloc((size_t)saves, sizeof(uint64_t));
+    uint64_t *done_at = calloc((size_t)saves, sizeof(uint64_t));
     int n = 0;
     for (int i = 1; i <= saves; i++) {
         text = script_text(lines, i, &len);
         uint64_t done = save(dir, path, text, len, rename_);
         free(text);
         uint64_t deadline = done + 5000000;
-        /* the reader timestamps what it sees: this thread may sleep, leaving
-         * the other core to the engine */
-        while (atomic_load(&r.seen_at[i]) == 0 && now_us() < deadline)
-            usleep(200);
+        /* the reader timestamps what it sees and rings: this thread sleeps
+         * until then, leaving the other core to the engine */
+        while (atomic_load(&r.seen_at[i]) == 0 && now_us() < deadline) {
+            struct pollfd pfd = {.fd = r.seen_fd, .events = POLLIN};
+            if (poll(&pfd, 1, 100) > 0) {
+                uint64_t count;
+                (void)!read(r.seen_fd, &count, sizeof count);
+            }
+        }
         uint64_t seen = atomic_load(&r.seen_at[i]);
         if (!seen) {
             fprintf(stderr, "bench_reload: version %d never ran\n", i);
             exit(1);
         }
+        done_at[n] = done;
         lat_us[n++] = seen > done ? seen - done : 0;
     }
     atomic_store(&r.stop, true);
     pthread_join(reader, NULL);
+    if (worst)
+        print_worst(&r, done_at, lat_us, n);
     *lat = summarize(lat_us, n);
     int nr = atomic_load(&r.nreports);
     /* report 0 is the initial load */
@@ -216,6 +291,9 @@ static void bench_engine(int lines, bool rename_, unsigned window, int saves, Su
     unlink(path);
     rmdir(dir);
     free(lat_us);
+    free(done_at);
+    close(r.seen_fd);
+    free(r.reports);
     free((void *)r.seen_at);
     free(r.debounce);
     free(r.queue);
@@ -256,8 +334,13 @@ static void *raw_main(void *arg)
 
 static Summary bench_raw(int lines, bool rename_, int saves)
 {
-    char dirt[] = "/tmp/fsrs-bench-XXXXXX";
+    char dirt[4096];
+    snprintf(dirt, sizeof dirt, "%s/fsrs-bench-XXXXXX", base_dir);
     char *dir = mkdtemp(dirt);
+    if (!dir) {
+        perror("bench_reload: mkdtemp");
+        exit(1);
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/main.fsrs", dir);
     Raw w;
@@ -292,14 +375,21 @@ static Summary bench_raw(int lines, bool rename_, int saves)
 
 int main(int argc, char **argv)
 {
-    int saves = 1000;
+    int saves = 1000, only_lines = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--saves") && i + 1 < argc)
             saves = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--quick"))
             saves = 100;
+        else if (!strcmp(argv[i], "--lines") && i + 1 < argc)
+            only_lines = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--worst") && i + 1 < argc)
+            worst = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
+            base_dir = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_reload [--saves N] [--quick]\n");
+            fprintf(stderr, "usage: bench_reload [--saves N] [--quick] [--lines 10|100|10000] "
+                            "[--worst N] [--dir DIR]\n");
             return 2;
         }
     }
@@ -309,16 +399,17 @@ int main(int argc, char **argv)
     time_t tt = time(NULL);
     strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S %z", localtime(&tt));
     printf("## fsrs save-to-publish latency\n\n- date: %s\n- nproc: %ld\n- saves per row: %d\n"
+           "- scripts under: %s\n"
            "- latency: the save's last syscall (close or rename) starts -> a reader thread first runs the "
            "new version\n- raw inotify: same saves -> a thread blocked in read(2) on inotify sees "
            "IN_CLOSE_WRITE/IN_MOVED_TO\n\n",
-           date, sysconf(_SC_NPROCESSORS_ONLN), saves);
+           date, sysconf(_SC_NPROCESSORS_ONLN), saves, base_dir);
     printf("| lines | save | window | fsrs p50 (us) | p99 | max | raw inotify p50 | p99 | ratio "
            "p50 | engine: debounce p50 | queue | compile | publish |\n");
     printf("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     static const int sizes[] = {10, 100, 10000};
     for (int si = 0; si < 3; si++)
-        for (int mode = 0; mode < 2; mode++)
+        for (int mode = 0; mode < 2 && (!only_lines || only_lines == sizes[si]); mode++)
             for (int wi = 0; wi < 2; wi++) {
                 unsigned window = wi ? 10 : 0;
                 Summary lat, st[4];

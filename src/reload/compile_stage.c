@@ -70,7 +70,7 @@ static void push_result(fsrs_engine *e, Result *r)
             return;
         }
         doorbell_ring(&e->executor.bell);
-        doorbell_wait(&e->compiler.bell, 1);
+        doorbell_wait(&e->compiler.bell, 1000);
     }
     doorbell_ring(&e->executor.bell);
 }
@@ -226,11 +226,11 @@ void *compiler_main(void *arg)
         }
         void *item;
         if (!ring_pop_spsc(&e->requests, &item)) {
-            int timeout = -1;
+            int64_t timeout = -1;
             if (retry_head) {
                 uint64_t now = clock_us();
                 timeout = retry_head->retry_at_us > now
-                              ? (int)((retry_head->retry_at_us - now + 999) / 1000)
+                              ? (int64_t)(retry_head->retry_at_us - now)
                               : 0;
             }
             doorbell_wait(&e->compiler.bell, timeout);

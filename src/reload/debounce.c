@@ -111,10 +111,10 @@ void *debouncer_main(void *arg)
     fsrs_engine *e = arg;
     uint64_t next = 0;
     while (!atomic_load(&e->stopping)) {
-        int timeout = -1;
+        int64_t timeout = -1;
         if (next) {
             uint64_t now = clock_us();
-            timeout = next > now ? (int)((next - now + 999) / 1000) : 0;
+            timeout = next > now ? (int64_t)(next - now) : 0;
         }
         doorbell_wait(&e->debouncer.bell, timeout);
         doorbell_drain(&e->debouncer.bell);

@@ -34,7 +34,7 @@
 #include "util/clock.h"
 
 /* How often to poll for reclaimable versions while some are pending. */
-#define POLL_INTERVAL_MS 10
+#define POLL_INTERVAL_US 10000
 
 static void notify(fsrs_engine *e, const fsrs_reload_info *info)
 {
@@ -117,7 +117,7 @@ void *executor_main(void *arg)
             doorbell_ring(&e->compiler.bell); /* room in the ring again */
         ck_epoch_poll(e->exec_rec);
         bool waiting = e->exec_rec->n_pending > 0;
-        doorbell_wait(&e->executor.bell, waiting ? POLL_INTERVAL_MS : -1);
+        doorbell_wait(&e->executor.bell, waiting ? POLL_INTERVAL_US : -1);
         doorbell_drain(&e->executor.bell);
     }
     return NULL;

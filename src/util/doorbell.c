@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 bool doorbell_init(Doorbell *d)
@@ -39,8 +40,15 @@ bool doorbell_drain(Doorbell *d)
     return read(d->fd, &v, sizeof v) == (ssize_t)sizeof v;
 }
 
-void doorbell_wait(Doorbell *d, int timeout_ms)
+void doorbell_wait(Doorbell *d, int64_t timeout_us)
 {
     struct pollfd p = {.fd = d->fd, .events = POLLIN};
-    poll(&p, 1, timeout_ms);
+    if (timeout_us < 0) {
+        ppoll(&p, 1, NULL, NULL);
+        return;
+    }
+    /* ppoll, not poll: a debounce deadline is kept to the microsecond
+     * rather than rounded up to the next millisecond */
+    struct timespec ts = {(time_t)(timeout_us / 1000000), (long)(timeout_us % 1000000) * 1000};
+    ppoll(&p, 1, &ts, NULL);
 }

@@ -11,6 +11,7 @@
 #define FSRS_UTIL_DOORBELL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef struct Doorbell {
     int fd;
@@ -21,7 +22,8 @@ void doorbell_destroy(Doorbell *d);
 void doorbell_ring(Doorbell *d);
 /* Reset after waking; returns whether it had been rung. */
 bool doorbell_drain(Doorbell *d);
-/* Sleep until rung or timeout_ms passes (-1: no timeout). */
-void doorbell_wait(Doorbell *d, int timeout_ms);
+/* Sleep until rung or timeout_us microseconds pass (negative: no
+ * timeout). */
+void doorbell_wait(Doorbell *d, int64_t timeout_us);
 
 #endif
