@@ -44,6 +44,7 @@
 #include "lang/chunk.h"
 #include "lang/opcodes.h"
 #include "lang/types.h"
+#include "util/hash.h"
 #include "vm/member.h"
 
 typedef struct Var {
@@ -103,6 +104,12 @@ struct Compiler {
     uint32_t nglobals, capglobals;
     bool *global_mutable; /* per global: bound by a top-level let mutable */
     uint32_t capglobal_mutable;
+    /* name -> its newest global (open addressing; slot holds index + 1,
+     * 0 is empty); global_prev chains each global to the one before it
+     * of the same name (GLOBAL_NONE), for names not yet visible */
+    uint32_t *global_slots;
+    uint32_t nglobal_slots; /* a power of two, or 0 */
+    uint32_t *global_prev;
     uint32_t nvisible;  /* globals in scope at this point of the program */
     const char **hosts;
     uint32_t nhosts, caphosts;
@@ -636,16 +643,52 @@ static bool resolve_global(Compiler *C, const char *name, Ref *out)
     return found;
 }
 
+#define GLOBAL_NONE UINT32_MAX
+
+/* The slot of name in the global index: its newest global, or empty. */
+static uint32_t *global_slot(Compiler *C, const char *name)
+{
+    uint32_t mask = C->nglobal_slots - 1;
+    for (uint64_t i = hash_str(name);; i++) {
+        uint32_t *slot = &C->global_slots[i & mask];
+        if (!*slot || strcmp(C->globals[*slot - 1], name) == 0)
+            return slot;
+    }
+}
+
+/* Enter global g in the index, which stays at most half full. */
+static void index_global(Compiler *C, uint32_t g)
+{
+    if (2 * C->nglobals > C->nglobal_slots) {
+        uint32_t n = C->nglobal_slots ? C->nglobal_slots * 2 : 64;
+        C->global_slots = scratch(C, n * sizeof(uint32_t));
+        C->nglobal_slots = n;
+        for (uint32_t i = 0; i < g; i++) {
+            uint32_t *slot = global_slot(C, C->globals[i]);
+            C->global_prev[i] = *slot ? *slot - 1 : GLOBAL_NONE;
+            *slot = i + 1;
+        }
+    }
+    uint32_t *slot = global_slot(C, C->globals[g]);
+    C->global_prev[g] = *slot ? *slot - 1 : GLOBAL_NONE;
+    *slot = g + 1;
+}
+
+/* The newest visible global of that name. */
 static bool find_global(Compiler *C, const char *name, Ref *out)
 {
-    for (uint32_t i = C->nvisible; i-- > 0;)
-        if (C->globals[i] && strcmp(C->globals[i], name) == 0) {
-            out->kind = R_GLOBAL;
-            out->index = (int)i;
-            out->is_mutable = C->global_mutable[i];
-            return true;
-        }
-    return false;
+    if (!C->nglobal_slots)
+        return false;
+    uint32_t *slot = global_slot(C, name);
+    uint32_t i = *slot ? *slot - 1 : GLOBAL_NONE;
+    while (i != GLOBAL_NONE && i >= C->nvisible)
+        i = C->global_prev[i];
+    if (i == GLOBAL_NONE)
+        return false;
+    out->kind = R_GLOBAL;
+    out->index = (int)i;
+    out->is_mutable = C->global_mutable[i];
+    return true;
 }
 
 static bool resolve(Fn *f, const char *name, Ref *out)
@@ -693,12 +736,15 @@ static void emit_ref(Fn *f, Ref r)
 
 static uint32_t new_global(Compiler *C, const char *name)
 {
-    uint32_t cap = C->capglobals;
+    uint32_t cap = C->capglobals, cap2 = C->capglobals;
     C->globals = grow(C, C->globals, C->nglobals, &C->capglobals, sizeof(char *));
     C->global_mutable = grow(C, C->global_mutable, C->nglobals, &cap, sizeof(bool));
-    C->globals[C->nglobals] = name;
-    C->global_mutable[C->nglobals] = false;
-    return C->nglobals++;
+    C->global_prev = grow(C, C->global_prev, C->nglobals, &cap2, sizeof(uint32_t));
+    uint32_t g = C->nglobals++;
+    C->globals[g] = name;
+    C->global_mutable[g] = false;
+    index_global(C, g);
+    return g;
 }
 
 /* ------------------------------------------------------------ patterns --- */

@@ -53,22 +53,6 @@ bool lay_is_offside(Parser *p, const Token *t)
     return true;
 }
 
-Token *lay_raw(Parser *p) { return &p->toks[p->pos]; }
-
-TokKind lay_peek(Parser *p)
-{
-    Token *t = &p->toks[p->pos];
-    return lay_is_offside(p, t) ? TK_EOF : t->kind;
-}
-
-Token *lay_next(Parser *p)
-{
-    Token *t = &p->toks[p->pos];
-    if (t->kind != TK_EOF)
-        p->pos++;
-    return t;
-}
-
 LayoutSave lay_push(Parser *p, int col)
 {
     LayoutSave s = {p->ctx_col, p->item_start};

@@ -108,6 +108,39 @@ static const struct {
     {"yield", TK_YIELD},   {"lazy", TK_LAZY},       {"assert", TK_ASSERT},
 };
 
+/* The keyword spelled by s[0..n), or TK_IDENT: one switch on the first
+ * letter, then a length check and memcmp (this runs for every
+ * identifier, so no scan of the table above). */
+static TokKind keyword_kind(const char *s, size_t n)
+{
+#define KW(word, kind)                                                                     \
+    if (n == sizeof word - 1 && memcmp(s, word, n) == 0)                                   \
+        return kind;
+    if (n < 2 || n > 8)
+        return TK_IDENT;
+    switch (s[0]) {
+    case 'a': KW("and", TK_AND) KW("as", TK_AS) KW("assert", TK_ASSERT) break;
+    case 'b': KW("begin", TK_BEGIN) break;
+    case 'd': KW("do", TK_DO) KW("done", TK_DONE) KW("downto", TK_DOWNTO) break;
+    case 'e': KW("else", TK_ELSE) KW("elif", TK_ELIF) KW("end", TK_END) break;
+    case 'f': KW("fun", TK_FUN) KW("false", TK_FALSE) KW("for", TK_FOR)
+              KW("function", TK_FUNCTION) KW("finally", TK_FINALLY) break;
+    case 'i': KW("if", TK_IF) KW("in", TK_IN) break;
+    case 'l': KW("let", TK_LET) KW("lazy", TK_LAZY) break;
+    case 'm': KW("match", TK_MATCH) KW("mutable", TK_MUTABLE) KW("module", TK_MODULE) break;
+    case 'n': KW("null", TK_NULL) break;
+    case 'o': KW("of", TK_OF) KW("open", TK_OPEN) break;
+    case 'r': KW("rec", TK_REC) break;
+    case 't': KW("then", TK_THEN) KW("true", TK_TRUE) KW("type", TK_TYPE) KW("to", TK_TO)
+              KW("try", TK_TRY) break;
+    case 'w': KW("with", TK_WITH) KW("when", TK_WHEN) KW("while", TK_WHILE) break;
+    case 'y': KW("yield", TK_YIELD) break;
+    default: break;
+    }
+    return TK_IDENT;
+#undef KW
+}
+
 /* Operators, longest first within a shared prefix is not needed: we pick the
  * longest entry that prefixes the run of operator characters. */
 static const struct {
@@ -125,7 +158,56 @@ static const struct {
     {"@", TK_AT},         {"^", TK_CARET},     {"!", TK_BANG},
 };
 
-static bool is_op_char(char c) { return c && strchr("!%&*+-./<=>?@^|~:$", c) != NULL; }
+/* The longest operator at the start of a run of n operator characters:
+ * its length (0: none) and kind.  A switch rather than a scan of the
+ * table above, which stays the one place that spells them for messages. */
+static size_t operator_at(const char *p, size_t n, TokKind *kind)
+{
+    char d = n > 1 ? p[1] : '\0';
+#define OP2(second, k)                                                                     \
+    if (d == second) {                                                             \
+        *kind = k;                                                                         \
+        return 2;                                                                          \
+    }
+#define OP1(k)                                                                             \
+    *kind = k;                                                                             \
+    return 1;
+    switch (p[0]) {
+    case '-': OP2('>', TK_ARROW) OP1(TK_MINUS)
+    case '<':
+        OP2('-', TK_LARROW) OP2('|', TK_BACKPIPE) OP2('<', TK_BACKCOMPOSE) OP2('>', TK_NE)
+        OP2('=', TK_LE) OP1(TK_LT)
+    case ':':
+        OP2(':', TK_COLONCOLON) OP2('=', TK_COLONEQ) OP2('?', TK_COLONQ) OP2('>', TK_COLONGT)
+        OP1(TK_COLON)
+    case '.': OP2('.', TK_DOTDOT) OP1(TK_DOT)
+    case '|': OP2('|', TK_BARBAR) OP2('>', TK_PIPE) OP1(TK_BAR)
+    case '>': OP2('>', TK_COMPOSE) OP2('=', TK_GE) OP1(TK_GT)
+    case '*': OP2('*', TK_STARSTAR) OP1(TK_STAR)
+    case '&': OP2('&', TK_AMPAMP) return 0;
+    case '=': OP1(TK_EQ)
+    case '+': OP1(TK_PLUS)
+    case '/': OP1(TK_SLASH)
+    case '%': OP1(TK_PERCENT)
+    case '@': OP1(TK_AT)
+    case '^': OP1(TK_CARET)
+    case '!': OP1(TK_BANG)
+    default: return 0;
+    }
+#undef OP1
+#undef OP2
+}
+
+static bool is_op_char(char c)
+{
+    switch (c) {
+    case '!': case '%': case '&': case '*': case '+': case '-': case '.': case '/': case '<':
+    case '=': case '>': case '?': case '@': case '^': case '|': case '~': case ':': case '$':
+        return true;
+    default:
+        return false;
+    }
+}
 static bool is_ident_start(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (unsigned char)c >= 0x80;
@@ -583,13 +665,7 @@ int lex_source(Arena *arena, const char *src, size_t len, LexResult *r)
             if (n == 1 && c == '_') {
                 t->kind = TK_UNDERSCORE;
             } else {
-                t->kind = TK_IDENT;
-                for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
-                    if (keywords[i].word[0] == c && strncmp(keywords[i].word, s, n) == 0 &&
-                        keywords[i].word[n] == '\0') {
-                        t->kind = keywords[i].kind;
-                        break;
-                    }
+                t->kind = (uint8_t)keyword_kind(s, n);
                 t->text = arena_strndup(arena, s, n);
                 if (!t->text)
                     return LEX_NOMEM;
@@ -617,17 +693,9 @@ int lex_source(Arena *arena, const char *src, size_t len, LexResult *r)
             const char *e = L.p;
             while (e < L.end && is_op_char(*e))
                 e++;
-            size_t run = (size_t)(e - L.p), best = 0;
+            size_t run = (size_t)(e - L.p);
             TokKind kind = TK_EOF;
-            for (size_t i = 0; i < sizeof operators / sizeof operators[0]; i++) {
-                if (operators[i].op[0] != c)
-                    continue;
-                size_t n = strlen(operators[i].op);
-                if (n <= run && n > best && memcmp(operators[i].op, L.p, n) == 0) {
-                    best = n;
-                    kind = operators[i].kind;
-                }
-            }
+            size_t best = operator_at(L.p, run, &kind);
             if (!best)
                 return lex_error(&L, start, "unknown operator '%.*s'", (int)run, L.p);
             t->kind = kind;

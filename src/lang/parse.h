@@ -51,10 +51,33 @@ typedef struct LayoutSave {
     size_t item_start;
 } LayoutSave;
 
-Token *lay_raw(Parser *p);              /* current token, offside or not */
-TokKind lay_peek(Parser *p);            /* TK_EOF when the token is offside */
-Token *lay_next(Parser *p);             /* consume the current token */
 bool lay_is_offside(Parser *p, const Token *t);
+
+/* The cursor is asked for the next token at every level of the grammar,
+ * so these are inline: only the first token of a line (t->bol) can be
+ * offside, and only it pays for the check. */
+
+/* current token, offside or not */
+static inline Token *lay_raw(Parser *p) { return &p->toks[p->pos]; }
+
+/* TK_EOF when the token is offside */
+static inline TokKind lay_peek(Parser *p)
+{
+    const Token *t = &p->toks[p->pos];
+    if (!t->bol)
+        return (TokKind)t->kind;
+    return lay_is_offside(p, t) ? TK_EOF : (TokKind)t->kind;
+}
+
+/* consume the current token */
+static inline Token *lay_next(Parser *p)
+{
+    Token *t = &p->toks[p->pos];
+    if (t->kind != TK_EOF)
+        p->pos++;
+    return t;
+}
+
 /* Enter a block whose items start at column col (the current token). */
 LayoutSave lay_push(Parser *p, int col);
 void lay_pop(Parser *p, LayoutSave s);

@@ -12,12 +12,14 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lang/compile.h"
 #include "util/error.h"
+#include "util/hash.h"
 #include "vm/vm.h"
 
 #define ARGS fsrs_vm *vm, const Value *a, int argc, Value *out, void *ud
@@ -340,8 +342,61 @@ static const NativeTable *const tables[] = {
 
 #define NTABLES ((int)(sizeof tables / sizeof tables[0]))
 
+/* Every name of every table, hashed (open addressing), so that the
+ * compiler pays one probe per library reference rather than a scan of
+ * hundreds of names.  Built once, whichever thread compiles first. */
+#define NAME_SLOTS 2048u
+
+static struct {
+    const char *name;
+    int index;
+} name_slots[NAME_SLOTS];
+static bool names_ok;
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+
+static bool names_insert(const char *name, int index, unsigned *used)
+{
+    for (uint64_t i = hash_str(name);; i++) {
+        unsigned k = (unsigned)(i & (NAME_SLOTS - 1));
+        if (!name_slots[k].name) {
+            if (++*used > NAME_SLOTS * 3 / 4)
+                return false;
+            name_slots[k].name = name;
+            name_slots[k].index = index;
+            return true;
+        }
+        if (strcmp(name_slots[k].name, name) == 0)
+            return true; /* the first table that has it wins, as in a scan */
+    }
+}
+
+static void names_build(void)
+{
+    unsigned used = 0;
+    for (int t = 0; t < NTABLES; t++) {
+        const NativeTable *tb = tables[t];
+        for (int i = 0; i < tb->n; i++)
+            if (!names_insert(tb->fns[i].name, t * BUILTIN_TABLE_SPAN + i, &used))
+                return; /* too many names: builtin_lookup keeps scanning */
+        for (int i = 0; i < tb->nvalues; i++)
+            if (!names_insert(tb->values[i].name, t * BUILTIN_TABLE_SPAN + tb->n + i, &used))
+                return;
+    }
+    names_ok = true;
+}
+
 int builtin_lookup(const char *name)
 {
+    pthread_once(&names_once, names_build);
+    if (names_ok) {
+        for (uint64_t i = hash_str(name);; i++) {
+            unsigned k = (unsigned)(i & (NAME_SLOTS - 1));
+            if (!name_slots[k].name)
+                return -1;
+            if (strcmp(name_slots[k].name, name) == 0)
+                return name_slots[k].index;
+        }
+    }
     for (int t = 0; t < NTABLES; t++) {
         const NativeTable *tb = tables[t];
         for (int i = 0; i < tb->n; i++)
@@ -455,6 +510,10 @@ static const Shape *const builtin_cases[] = {&shape_none, &shape_some, &shape_ok
 
 const Shape *builtin_case(const char *name)
 {
+    /* each of them, and System.Name, begins with a capital: most names
+     * asked about are variables in patterns */
+    if (!(name[0] >= 'A' && name[0] <= 'Z'))
+        return NULL;
     for (size_t i = 0; i < sizeof builtin_cases / sizeof builtin_cases[0]; i++)
         if (strcmp(builtin_cases[i]->name, name) == 0)
             return builtin_cases[i];
