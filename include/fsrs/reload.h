@@ -58,6 +58,9 @@ typedef struct fsrs_reload_info {
     uint64_t compile_end_us;
     uint64_t publish_us;     /* version visible to readers (0 if failed, or
                                 pending until fsrs_engine_sync) */
+    bool compiled_ahead;     /* compiled during the debounce window
+                                (compile_ahead): compile_*_us then precede
+                                debounce_end_us */
 } fsrs_reload_info;
 
 /* Called on the executor thread after each reload attempt (never on a
@@ -89,6 +92,13 @@ typedef struct fsrs_engine_config {
                                        so that a burst of saves compiles once; default 10,
                                        0 compiles each save at once.  A change with no
                                        finished save waits max(debounce_ms, 1 s). */
+    bool compile_ahead;             /* with a window: compile a finished save while its
+                                       window runs, and publish that result when the
+                                       window ends if the file still holds what was
+                                       compiled (else compile again), so the window
+                                       and the compile overlap.  The compiler then
+                                       also runs for saves that a later one replaces.
+                                       Default true. */
     fsrs_publish_mode publish;      /* default FSRS_PUBLISH_IMMEDIATE */
     const char *const *extensions;  /* NULL-terminated; default {".fsrs", ".fs", ".fsx"} */
     bool recursive;                 /* watch subdirectories of watched directories,
@@ -115,6 +125,9 @@ typedef struct fsrs_engine_stats {
     uint64_t skipped_unchanged;   /* content hash equal to the last compile */
     uint64_t events;              /* file events seen */
     uint64_t events_coalesced;    /* events merged into a pending request */
+    uint64_t compiled_ahead;      /* reloads compiled during their window */
+    uint64_t ahead_discarded;     /* compiles during a window that a later save
+                                     made useless */
     uint64_t overflows;           /* inotify queue overflows (each triggers a rescan) */
     uint64_t versions_retired;    /* replaced versions handed to epoch reclamation */
     uint64_t versions_freed;      /* ... and freed once no reader could see them */

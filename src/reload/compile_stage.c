@@ -5,12 +5,18 @@
  * For each request: clear the script's in-flight flag (so that any change
  * from here on causes a new request), read the file, skip it if its content
  * hash equals the last compiled one, otherwise compile it with the engine's
- * compiler hook and pass the result to the executor.  A file that vanished
+ * compiler hook and pass the result to the executor.  A compile-ahead
+ * request (sent when a finished save starts its debounce window) compiles
+ * the file at once and keeps the result on the script; the request at the
+ * window's end uses it if the file still holds the same bytes, and
+ * compiles again otherwise.  A file that vanished
  * is skipped: its last good version keeps serving.  If the result ring is
  * full the stage waits for the executor (it is the only thing this thread
  * could do anyway); nothing is dropped.
  *
- * Threads: compiler thread only (also the only user of Script.last_hash).
+ * Threads: compiler thread only (also the only user of Script.last_hash
+ * and Script.ahead); ahead_free runs in fsrs_engine_free, once the
+ * threads are gone.
  */
 #define _GNU_SOURCE
 #include "reload/engine.h"
@@ -126,9 +132,76 @@ static bool writer_busy(const Script *s)
            clock_us() - atomic_load(&s->change_us) < CHANGED_QUIET_US;
 }
 
+/* Drop what was compiled ahead, if anything. */
+static void ahead_drop(fsrs_engine *e, Ahead *a)
+{
+    if (a->src && a->rc == 0 && a->artifact)
+        e->cfg.compiler.free(a->artifact, e->cfg.compiler.userdata);
+    free(a->src);
+    a->src = NULL;
+    a->artifact = NULL;
+}
+
+void ahead_free(fsrs_engine *e, Script *s)
+{
+    if (s->ahead) {
+        ahead_drop(e, s->ahead);
+        free(s->ahead);
+        s->ahead = NULL;
+    }
+}
+
+/* Does the script hold a compile of exactly these bytes? */
+static bool ahead_matches(const Script *s, const char *src, size_t len)
+{
+    const Ahead *a = s->ahead;
+    return a && a->src && a->len == len && memcmp(a->src, src, len) == 0;
+}
+
+/* A compile-ahead request: compile what the file holds now and keep it.
+ * No stability check here: the request at the window's end compares the
+ * bytes it reads with these, and checks that file as usual. */
+static void compile_ahead(fsrs_engine *e, Request *req)
+{
+    Script *s = req->script;
+    atomic_store_explicit(&s->ahead_queued, false, memory_order_seq_cst);
+    if (writer_busy(s))
+        return;
+    size_t len = 0;
+    char *src = slurp(s->path, &len);
+    if (!src)
+        return;
+    if (len == 0 || (s->compiled && hash64(src, len) == s->last_hash) ||
+        ahead_matches(s, src, len)) {
+        free(src); /* nothing to publish, or compiled already */
+        return;
+    }
+    if (!s->ahead && !(s->ahead = calloc(1, sizeof *s->ahead))) {
+        free(src);
+        return;
+    }
+    Ahead *a = s->ahead;
+    if (a->src) {
+        atomic_fetch_add_explicit(&e->st_ahead_discarded, 1, memory_order_relaxed);
+        ahead_drop(e, a);
+    }
+    a->error[0] = '\0';
+    a->artifact = NULL;
+    a->start_us = clock_us();
+    a->rc = e->cfg.compiler.compile(s->path, src, len, &a->artifact, a->error, sizeof a->error,
+                                    e->cfg.compiler.userdata);
+    a->end_us = clock_us();
+    a->src = src;
+    a->len = len;
+}
+
 static void handle(fsrs_engine *e, Request *req)
 {
     Script *s = req->script;
+    if (req->ahead) {
+        compile_ahead(e, req);
+        return;
+    }
     /* seq_cst: ordered before the read below; pairs with the debouncer's
      * check of the flag (see debounce.c) */
     atomic_store_explicit(&s->queued, false, memory_order_seq_cst);
@@ -165,11 +238,30 @@ static void handle(fsrs_engine *e, Request *req)
     r->source_size = len;
     r->event_us = req->event_us;
     r->debounce_end_us = req->debounce_end_us;
-    r->compile_start_us = clock_us();
     void *artifact = NULL;
-    int rc = e->cfg.compiler.compile(s->path, src, len, &artifact, r->error, sizeof r->error,
+    int rc;
+    if (ahead_matches(s, src, len)) {
+        /* compiled during the window: take it over */
+        Ahead *a = s->ahead;
+        artifact = a->artifact;
+        rc = a->rc;
+        memcpy(r->error, a->error, sizeof r->error);
+        r->compile_start_us = a->start_us;
+        r->compile_end_us = a->end_us;
+        r->compiled_ahead = true;
+        free(a->src);
+        a->src = NULL;
+        a->artifact = NULL;
+    } else {
+        if (s->ahead && s->ahead->src) {
+            atomic_fetch_add_explicit(&e->st_ahead_discarded, 1, memory_order_relaxed);
+            ahead_drop(e, s->ahead);
+        }
+        r->compile_start_us = clock_us();
+        rc = e->cfg.compiler.compile(s->path, src, len, &artifact, r->error, sizeof r->error,
                                      e->cfg.compiler.userdata);
-    r->compile_end_us = clock_us();
+        r->compile_end_us = clock_us();
+    }
     /* A save that began while we read (open(O_TRUNC) then write) may have
      * given us a partial file.  If the file changed since, or a writer is
      * busy, drop this compile: the change's own event brings a new request.
@@ -204,6 +296,8 @@ static void handle(fsrs_engine *e, Request *req)
     }
     r->ok = rc == 0 && artifact;
     r->artifact = r->ok ? artifact : NULL;
+    if (r->compiled_ahead)
+        atomic_fetch_add_explicit(&e->st_ahead_used, 1, memory_order_relaxed);
     if (!r->ok && !r->error[0])
         snprintf(r->error, sizeof r->error, "%s: compile failed", s->path);
     s->last_hash = h;

@@ -10,6 +10,8 @@
  * the flag and so sees at least the content those events announced.  The
  * last content written is therefore always compiled.  A full request ring
  * leaves the script pending and is retried: nothing is dropped.
+ * With compile_ahead, a finished save also sends a compile-ahead request
+ * at once, so that the compile overlaps the window (compile_stage.c).
  *
  * This thread is the only writer of the script registry.
  * Threads: debouncer thread only.
@@ -46,6 +48,8 @@ static void note_event(fsrs_engine *e, FileEvent *ev)
     }
     case EV_SAVED:
     case EV_MANUAL:
+        if (ev->kind == EV_SAVED && window && e->cfg.compile_ahead)
+            s->ahead_wanted = true;
         if (s->want)
             atomic_fetch_add_explicit(&e->st_coalesced, 1, memory_order_relaxed);
         if (!s->first_event_us)
@@ -60,6 +64,31 @@ static void note_event(fsrs_engine *e, FileEvent *ev)
     }
 }
 
+/* A finished save in its window: ask the compiler to compile it now, so
+ * that the request at the window's end finds it compiled.  Like a
+ * request, at most one is in flight per script, and the compiler reads
+ * the file only after clearing ahead_queued, so one in flight covers
+ * this save too.  A full ring just skips it: the request at the
+ * window's end compiles as usual. */
+static void send_ahead(fsrs_engine *e, Script *s, bool *sent)
+{
+    s->ahead_wanted = false;
+    if (atomic_load_explicit(&s->ahead_queued, memory_order_seq_cst))
+        return;
+    Request *r = calloc(1, sizeof *r);
+    if (!r)
+        return;
+    r->script = s;
+    r->ahead = true;
+    atomic_store_explicit(&s->ahead_queued, true, memory_order_seq_cst);
+    if (!ring_push_spsc(&e->requests, r)) {
+        atomic_store_explicit(&s->ahead_queued, false, memory_order_seq_cst);
+        free(r);
+        return;
+    }
+    *sent = true;
+}
+
 /* Send the requests that are due; returns the next deadline (0: none). */
 static uint64_t send_due(fsrs_engine *e, bool *sent)
 {
@@ -72,6 +101,8 @@ static uint64_t send_due(fsrs_engine *e, bool *sent)
         if (s->deadline_us > now) {
             if (!next || s->deadline_us < next)
                 next = s->deadline_us;
+            if (s->ahead_wanted)
+                send_ahead(e, s, sent);
             continue;
         }
         if (!s->force && atomic_load_explicit(&s->queued, memory_order_seq_cst)) {

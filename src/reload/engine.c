@@ -163,6 +163,7 @@ void fsrs_engine_config_init(fsrs_engine_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->debounce_ms = 10;
+    cfg->compile_ahead = true;
     cfg->publish = FSRS_PUBLISH_IMMEDIATE;
     cfg->max_scripts = 1024;
     cfg->ring_size = 256;
@@ -561,6 +562,8 @@ void fsrs_engine_stats_get(const fsrs_engine *e, fsrs_engine_stats *out)
     out->skipped_unchanged = atomic_load(&m->st_skipped);
     out->events = atomic_load(&m->st_events);
     out->events_coalesced = atomic_load(&m->st_coalesced);
+    out->compiled_ahead = atomic_load(&m->st_ahead_used);
+    out->ahead_discarded = atomic_load(&m->st_ahead_discarded);
     out->overflows = atomic_load(&m->st_overflows);
     out->versions_retired = atomic_load(&m->st_retired);
     out->versions_freed = atomic_load(&m->st_freed);
@@ -621,6 +624,7 @@ void fsrs_engine_free(fsrs_engine *e)
             e->cfg.compiler.free(p->artifact, e->cfg.compiler.userdata);
             free(p);
         }
+        ahead_free(e, s);
         free(s->path);
     }
     free(e->scripts);

@@ -14,7 +14,8 @@
  *   - Script.queued: set by the debouncer when it sends a request, cleared by
  *     the compiler before it reads the file (so a change after the clear
  *     always causes a new request).
- *   - Script.last_hash, compiled: compiler thread only.
+ *   - Script.last_hash, compiled, ahead: compiler thread only.
+ *   - Script.ahead_queued: like queued, for compile-ahead requests.
  *   - Script.current: written by the executor (immediate mode) or by the
  *     thread calling fsrs_engine_sync (sync mode), read by readers.
  *   - Script.pending: executor and sync thread, by atomic exchange only.
@@ -46,6 +47,17 @@
  * written; writers that never close a script are rare. */
 #define CHANGED_QUIET_US 1000000u
 
+/* A compile done during a debounce window (compile_ahead), kept until
+ * the window's request shows whether the file still holds src. */
+typedef struct Ahead {
+    char *src;                    /* what was compiled (NULL: nothing kept) */
+    size_t len;
+    int rc;                       /* the compiler's return */
+    void *artifact;
+    uint64_t start_us, end_us;
+    char error[1024];
+} Ahead;
+
 /* A published version: immutable once visible. */
 typedef struct Version {
     ck_epoch_entry_t epoch_entry; /* first: CK_EPOCH_CONTAINER */
@@ -59,6 +71,7 @@ typedef struct Script {
     _Atomic(Version *) current;
     _Atomic(Version *) pending;   /* sync mode: waiting for fsrs_engine_sync */
     atomic_bool queued;
+    atomic_bool ahead_queued;     /* a compile-ahead request is in flight */
     atomic_uint_fast64_t published_number;
     /* watcher thread writes, compiler reads: a writer may be busy */
     atomic_uint_fast64_t change_seq; /* events seen for this path */
@@ -67,6 +80,7 @@ typedef struct Script {
     /* compiler thread */
     uint64_t last_hash;
     bool compiled;
+    Ahead *ahead;                 /* NULL until the first compile ahead */
     /* executor thread */
     uint64_t next_version;
     /* debouncer thread */
@@ -74,6 +88,7 @@ typedef struct Script {
     uint64_t deadline_us;         /* when to send, 0 if nothing pending */
     bool want;                    /* changed since the last request */
     bool force;                   /* a manual reload: compile even if unchanged */
+    bool ahead_wanted;            /* a finished save not yet compiled ahead */
 } Script;
 
 typedef enum FileEventKind {
@@ -94,6 +109,7 @@ typedef struct FileEvent {
 typedef struct Request {
     Script *script;
     bool force;                   /* skip the unchanged-content check */
+    bool ahead;                   /* compile now, publish nothing (compile_ahead) */
     uint64_t retry_at_us;         /* when to retry (compiler's retry list) */
     uint64_t event_us, debounce_end_us;
     struct Request *next;
@@ -106,6 +122,7 @@ typedef struct Result {
     char error[1024];
     size_t source_size;
     uint64_t event_us, debounce_end_us, compile_start_us, compile_end_us;
+    bool compiled_ahead;
     struct Result *next;
 } Result;
 
@@ -164,6 +181,7 @@ struct fsrs_engine {
     unsigned nrecords, caprecords;
 
     /* statistics */
+    atomic_uint_fast64_t st_ahead_used, st_ahead_discarded;
     atomic_uint_fast64_t st_ok, st_failed, st_skipped, st_events, st_coalesced, st_overflows,
         st_retired, st_freed;
 
@@ -186,6 +204,8 @@ void version_retire(fsrs_engine *e, ck_epoch_record_t *rec, Version *v);
 void *watcher_main(void *engine);
 void *debouncer_main(void *engine);
 void *compiler_main(void *engine);
+/* compile_stage.c: free what a script compiled ahead (at engine free) */
+void ahead_free(fsrs_engine *e, Script *s);
 void *executor_main(void *engine);
 
 /* watch_linux.c (control lock held):

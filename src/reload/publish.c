@@ -61,6 +61,7 @@ static void publish(fsrs_engine *e, Result *r)
     info.debounce_end_us = r->debounce_end_us;
     info.compile_start_us = r->compile_start_us;
     info.compile_end_us = r->compile_end_us;
+    info.compiled_ahead = r->compiled_ahead;
     if (!r->ok) {
         atomic_fetch_add_explicit(&e->st_failed, 1, memory_order_relaxed);
         info.ok = false;

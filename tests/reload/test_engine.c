@@ -760,3 +760,184 @@ Test(engine, an_emptied_script_keeps_its_last_version, .timeout = 20)
     cr_assert_eq(fsrs_engine_version(f.engine, f.script), 2, "the empty file never became a version");
     fixture_close(&f);
 }
+
+/* --------------------------------------------------------- compile ahead --- */
+
+/* The last reload's report, kept by on_reload_keep. */
+typedef struct Kept {
+    pthread_mutex_t lock;
+    fsrs_reload_info info;
+    char error[512];
+    int reports;
+} Kept;
+
+static void on_reload_keep(const fsrs_reload_info *info, void *ud)
+{
+    Kept *k = ud;
+    pthread_mutex_lock(&k->lock);
+    k->info = *info;
+    snprintf(k->error, sizeof k->error, "%s", info->error ? info->error : "");
+    k->info.error = NULL;
+    k->reports++;
+    pthread_mutex_unlock(&k->lock);
+}
+
+Test(engine, a_save_is_compiled_during_its_window, .timeout = 20)
+{
+    Kept kept = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 300);
+    cfg.on_reload = on_reload_keep;
+    cfg.userdata = &kept;
+    Fixture f;
+    fixture_open(&f, &cfg, script_for(1));
+    wait_version(&f, 1);
+    save_in_place(f.script, script_for(2));
+    wait_version(&f, 2);
+    cr_assert_eq(call_value(&f), 21);
+    pthread_mutex_lock(&kept.lock);
+    fsrs_reload_info info = kept.info;
+    pthread_mutex_unlock(&kept.lock);
+    cr_assert(info.ok);
+    cr_assert(info.compiled_ahead);
+    cr_assert_leq(info.compile_end_us, info.debounce_end_us,
+                  "a two-line script compiles well within a 300 ms window");
+    cr_assert_geq(info.debounce_end_us - info.event_us, 300000, "the window still runs out");
+    cr_assert_leq(info.debounce_end_us, info.publish_us);
+    fsrs_engine_stats st;
+    fsrs_engine_stats_get(f.engine, &st);
+    cr_assert_eq(st.reloads_ok, 2);
+    cr_assert_eq(st.compiled_ahead, 2, "the initial load and the save");
+    cr_assert_eq(st.ahead_discarded, 0);
+    fixture_close(&f);
+}
+
+Test(engine, a_broken_save_compiled_ahead_is_reported_when_its_window_ends, .timeout = 20)
+{
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 200);
+    Fixture f;
+    fixture_open(&f, &cfg, script_for(1));
+    wait_version(&f, 1);
+    uint64_t seq = fsrs_engine_reload_count(f.engine);
+    save_in_place(f.script, "let n = 1\nlet value () = n +\n");
+    fsrs_reload_info info;
+    cr_assert_eq(fsrs_engine_wait_reload(f.engine, seq, 5000, &info), FSRS_OK);
+    cr_assert_not(info.ok);
+    cr_assert(info.compiled_ahead);
+    cr_assert(strstr(info.error, "main.fsrs:3:"), "diagnostic has file:line:col: %s", info.error);
+    cr_assert_geq(info.debounce_end_us - info.event_us, 200000);
+    cr_assert_eq(call_value(&f), 11, "version 1 keeps serving");
+    save_in_place(f.script, script_for(4));
+    wait_version(&f, 2);
+    cr_assert_eq(call_value(&f), 41);
+    fixture_close(&f);
+}
+
+/* number_compile, counting the compiles */
+typedef struct CountingLang {
+    NumberLang numbers;
+    atomic_int compiles;
+} CountingLang;
+
+static int counting_compile(const char *path, const char *source, size_t len, void **out,
+                            char *err, size_t errcap, void *userdata)
+{
+    CountingLang *l = userdata;
+    int rc = number_compile(path, source, len, out, err, errcap, userdata);
+    atomic_fetch_add(&l->compiles, 1);
+    return rc;
+}
+
+static void counting_free(void *artifact, void *userdata)
+{
+    number_free(artifact, &((CountingLang *)userdata)->numbers);
+}
+
+typedef struct CompileWait {
+    CountingLang *lang;
+    int at_least;
+} CompileWait;
+
+static bool compiles_reached(void *arg)
+{
+    CompileWait *w = arg;
+    return atomic_load(&w->lang->compiles) >= w->at_least;
+}
+
+Test(engine, a_save_within_the_window_replaces_what_was_compiled_ahead, .timeout = 20)
+{
+    CountingLang lang = {0};
+    static const char *const exts[] = {".num", NULL};
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 500);
+    cfg.extensions = exts;
+    cfg.compiler.compile = counting_compile;
+    cfg.compiler.free = counting_free;
+    cfg.compiler.userdata = &lang;
+    char *dir = make_tmpdir();
+    char *p = path_in(dir, "value.num");
+    save_in_place(p, "1");
+    fsrs_engine *e;
+    cr_assert_eq(fsrs_engine_new(&cfg, &e), FSRS_OK);
+    cr_assert_eq(fsrs_engine_watch(e, dir), FSRS_OK);
+    cr_assert_eq(fsrs_engine_start(e), FSRS_OK);
+    VersionWait w = {e, p, 1};
+    cr_assert(wait_until(version_reached, &w, 5000));
+    cr_assert_eq(atomic_load(&lang.compiles), 1);
+
+    /* "5" is compiled ahead at once; "6", saved inside 5's window,
+     * replaces it and restarts the window */
+    save_in_place(p, "5");
+    CompileWait cw = {&lang, 2};
+    cr_assert(wait_until(compiles_reached, &cw, 5000), "the save was compiled ahead");
+    cr_assert_eq(fsrs_engine_version(e, p), 1, "... but not published before its window ends");
+    save_in_place(p, "6");
+    w.at_least = 2;
+    cr_assert(wait_until(version_reached, &w, 5000));
+    fsrs_reader *r;
+    cr_assert_eq(fsrs_reader_new(e, NULL, NULL, NULL, &r), FSRS_OK);
+    uint64_t ver;
+    fsrs_reader_enter(r);
+    const long *box = fsrs_reader_artifact(r, p, &ver);
+    cr_assert_eq(*box, 6);
+    cr_assert_eq(ver, 2);
+    fsrs_reader_leave(r);
+    fsrs_reader_free(r);
+
+    fsrs_engine_stats st;
+    fsrs_engine_stats_get(e, &st);
+    cr_assert_eq(st.reloads_ok, 2, "one reload for the burst");
+    cr_assert_eq(st.ahead_discarded, 1, "5 was compiled for nothing");
+    cr_assert_eq(st.compiled_ahead, 2);
+    cr_assert_eq(atomic_load(&lang.compiles), 3, "6 was compiled once, during its window");
+    fsrs_engine_free(e);
+    cr_assert_eq(atomic_load(&lang.numbers.freed), 3, "1, 5 and 6 were all freed");
+    remove_tree(dir);
+    free(p);
+    free(dir);
+}
+
+Test(engine, compile_ahead_can_be_turned_off, .timeout = 20)
+{
+    Kept kept = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 50);
+    cfg.compile_ahead = false;
+    cfg.on_reload = on_reload_keep;
+    cfg.userdata = &kept;
+    Fixture f;
+    fixture_open(&f, &cfg, script_for(1));
+    wait_version(&f, 1);
+    save_in_place(f.script, script_for(2));
+    wait_version(&f, 2);
+    pthread_mutex_lock(&kept.lock);
+    fsrs_reload_info info = kept.info;
+    pthread_mutex_unlock(&kept.lock);
+    cr_assert_not(info.compiled_ahead);
+    cr_assert_geq(info.compile_start_us, info.debounce_end_us, "compiled after the window");
+    fsrs_engine_stats st;
+    fsrs_engine_stats_get(f.engine, &st);
+    cr_assert_eq(st.compiled_ahead, 0);
+    fixture_close(&f);
+}
