@@ -21,7 +21,12 @@
  * file system's own work on a save (journal, discard) is part of what a
  * reload pays, so compare a disk and a tmpfs such as /dev/shm.
  *
+ * With --repeat N, every row runs N times, the rows interleaved, and the
+ * table gives the median p50 and p99 over the runs and each run's p99: a
+ * virtual machine's scheduling noise comes and goes in stretches.
+ *
  *   bench_reload [--saves N] [--quick] [--lines 10|100|10000] [--worst N] [--dir DIR]
+ *                [--repeat N]
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -55,6 +60,30 @@ static int cmp_u64(const void *a, const void *b)
 typedef struct Summary {
     uint64_t p50, p99, max;
 } Summary;
+
+#define MAX_REPEAT 9
+
+static uint64_t median_u64(uint64_t *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_u64);
+    return v[n / 2];
+}
+
+/* Medians of p50 and p99 over runs, and the largest max. */
+static Summary median_of(const Summary *runs, int n)
+{
+    uint64_t p50[MAX_REPEAT], p99[MAX_REPEAT];
+    Summary m = {0, 0, 0};
+    for (int i = 0; i < n; i++) {
+        p50[i] = runs[i].p50;
+        p99[i] = runs[i].p99;
+        if (runs[i].max > m.max)
+            m.max = runs[i].max;
+    }
+    m.p50 = median_u64(p50, n);
+    m.p99 = median_u64(p99, n);
+    return m;
+}
 
 static Summary summarize(uint64_t *v, int n)
 {
@@ -216,8 +245,16 @@ static void print_worst(const Run *r, const uint64_t *done, const uint64_t *lat,
     free(v);
 }
 
-static void bench_engine(int lines, bool rename_, unsigned window, int saves, Summary *lat,
-                         Summary stages[4], int *ahead)
+/* One row's run: the latency to the reader, split at the publish. */
+typedef struct EngineRun {
+    Summary lat;       /* save -> a reader runs the new version */
+    Summary published; /* save -> the engine published it (its own clock) */
+    Summary lag;       /* published -> the reader ran it */
+    Summary stages[4]; /* debounce, queue, compile, publish */
+    int ahead;         /* reloads compiled during their window */
+} EngineRun;
+
+static void bench_engine(int lines, bool rename_, unsigned window, int saves, EngineRun *out)
 {
     char dirt[4096];
     snprintf(dirt, sizeof dirt, "%s/fsrs-bench-XXXXXX", base_dir);
@@ -290,14 +327,27 @@ static void bench_engine(int lines, bool rename_, unsigned window, int saves, Su
     pthread_join(reader, NULL);
     if (worst)
         print_worst(&r, done_at, lat_us, n);
-    *lat = summarize(lat_us, n);
     int nr = atomic_load(&r.nreports);
-    /* report 0 is the initial load */
-    stages[0] = summarize(r.debounce + 1, nr - 1);
-    stages[1] = summarize(r.queue + 1, nr - 1);
-    stages[2] = summarize(r.compile + 1, nr - 1);
-    stages[3] = summarize(r.publish + 1, nr - 1);
-    *ahead = atomic_load(&r.ahead);
+    /* report i is save i when no save was coalesced (report 0 is the
+     * initial load) */
+    uint64_t *published = calloc((size_t)saves, sizeof(uint64_t));
+    uint64_t *lag = calloc((size_t)saves, sizeof(uint64_t));
+    int np = 0;
+    for (int i = 1; i <= n && i < nr; i++) {
+        uint64_t pub = r.reports[i].publish_us, seen = atomic_load(&r.seen_at[i]);
+        published[np] = pub > done_at[i - 1] ? pub - done_at[i - 1] : 0;
+        lag[np++] = seen > pub ? seen - pub : 0;
+    }
+    out->lat = summarize(lat_us, n);
+    out->published = summarize(published, np);
+    out->lag = summarize(lag, np);
+    out->stages[0] = summarize(r.debounce + 1, nr - 1);
+    out->stages[1] = summarize(r.queue + 1, nr - 1);
+    out->stages[2] = summarize(r.compile + 1, nr - 1);
+    out->stages[3] = summarize(r.publish + 1, nr - 1);
+    out->ahead = atomic_load(&r.ahead);
+    free(published);
+    free(lag);
     fsrs_engine_free(r.engine);
     unlink(path);
     rmdir(dir);
@@ -402,7 +452,7 @@ static Summary bench_raw(int lines, bool rename_, unsigned window, int saves)
 
 int main(int argc, char **argv)
 {
-    int saves = 1000, only_lines = 0;
+    int saves = 1000, only_lines = 0, repeat = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--saves") && i + 1 < argc)
             saves = atoi(argv[++i]);
@@ -414,45 +464,87 @@ int main(int argc, char **argv)
             worst = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
             base_dir = argv[++i];
+        else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
+            repeat = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: bench_reload [--saves N] [--quick] [--lines 10|100|10000] "
-                            "[--worst N] [--dir DIR]\n");
+                            "[--worst N] [--dir DIR] [--repeat N]\n");
             return 2;
         }
     }
     if (saves < 1)
         saves = 1;
+    if (repeat < 1 || repeat > MAX_REPEAT) {
+        fprintf(stderr, "bench_reload: --repeat takes 1 to %d\n", MAX_REPEAT);
+        return 2;
+    }
     char date[64];
     time_t tt = time(NULL);
     strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S %z", localtime(&tt));
     printf("## fsrs save-to-publish latency\n\n- date: %s\n- nproc: %ld\n- saves per row: %d\n"
+           "- runs per row: %d, interleaved; p50, p99 and the baseline are medians over runs, "
+           "max the largest; the breakdown is the first run's\n"
            "- scripts under: %s\n"
            "- latency: the save's last syscall (close or rename) starts -> a reader thread first runs the "
-           "new version\n- raw inotify: same saves -> a thread blocked in read(2) on inotify sees "
+           "new version; published: -> the engine swapped it in (its publish_us); reader lag: "
+           "published -> the reader ran it\n- raw inotify: same saves -> a thread blocked in read(2) on inotify sees "
            "IN_CLOSE_WRITE/IN_MOVED_TO, then (window > 0) sleeps the window in ppoll\n\n",
-           date, sysconf(_SC_NPROCESSORS_ONLN), saves, base_dir);
-    printf("| lines | save | window | fsrs p50 (us) | p99 | max | raw inotify (+ window) p50 | p99 | "
-           "ratio p50 | engine: debounce p50 | queue | compile | publish | compiled ahead |\n");
-    printf("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+           date, sysconf(_SC_NPROCESSORS_ONLN), saves, repeat, base_dir);
+    printf("| lines | save | window | fsrs p50 (us) | p99 | p99 per run | max | published p50 | "
+           "p99 | reader lag p50 | p99 | raw inotify (+ window) p50 | p99 | ratio p50 | engine: "
+           "debounce p50 | queue | compile | publish | compiled ahead |\n");
+    printf("|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+           "---:|---:|\n");
     static const int sizes[] = {10, 100, 10000};
+    typedef struct Row {
+        int lines;
+        bool rename_;
+        unsigned window;
+        EngineRun run[MAX_REPEAT];
+        Summary raw[MAX_REPEAT];
+    } Row;
+    Row rows[12];
+    int nrows = 0;
     for (int si = 0; si < 3; si++)
         for (int mode = 0; mode < 2 && (!only_lines || only_lines == sizes[si]); mode++)
-            for (int wi = 0; wi < 2; wi++) {
-                unsigned window = wi ? 10 : 0;
-                Summary lat, st[4];
-                int ahead = 0;
-                bench_engine(sizes[si], mode == 1, window, saves, &lat, st, &ahead);
-                Summary raw = bench_raw(sizes[si], mode == 1, window, saves);
-                printf("| %d | %s | %u ms | %llu | %llu | %llu | %llu | %llu | %.1f | %llu | %llu "
-                       "| %llu | %llu | %d |\n",
-                       sizes[si], mode ? "rename" : "in place", window,
-                       (unsigned long long)lat.p50, (unsigned long long)lat.p99,
-                       (unsigned long long)lat.max, (unsigned long long)raw.p50,
-                       (unsigned long long)raw.p99,
-                       raw.p50 ? (double)lat.p50 / (double)raw.p50 : 0.0,
-                       (unsigned long long)st[0].p50, (unsigned long long)st[1].p50,
-                       (unsigned long long)st[2].p50, (unsigned long long)st[3].p50, ahead);
-                fflush(stdout);
-            }
+            for (int wi = 0; wi < 2; wi++)
+                rows[nrows++] = (Row){.lines = sizes[si], .rename_ = mode == 1,
+                                      .window = wi ? 10u : 0u};
+    /* runs interleaved, so that a noisy stretch of the machine is shared
+     * out rather than landing on one row */
+    for (int run = 0; run < repeat; run++)
+        for (int i = 0; i < nrows; i++) {
+            Row *w = &rows[i];
+            bench_engine(w->lines, w->rename_, w->window, saves, &w->run[run]);
+            w->raw[run] = bench_raw(w->lines, w->rename_, w->window, saves);
+        }
+    for (int i = 0; i < nrows; i++) {
+        Row *w = &rows[i];
+        Summary lat[MAX_REPEAT], published[MAX_REPEAT], lag[MAX_REPEAT];
+        for (int run = 0; run < repeat; run++) {
+            lat[run] = w->run[run].lat;
+            published[run] = w->run[run].published;
+            lag[run] = w->run[run].lag;
+        }
+        Summary l = median_of(lat, repeat), raw = median_of(w->raw, repeat);
+        Summary pub = median_of(published, repeat), lg = median_of(lag, repeat);
+        char runs[256] = "";
+        size_t n = 0;
+        for (int run = 0; run < repeat && n < sizeof runs; run++)
+            n += (size_t)snprintf(runs + n, sizeof runs - n, "%s%llu", run ? " / " : "",
+                                  (unsigned long long)lat[run].p99);
+        const EngineRun *first = &w->run[0];
+        printf("| %d | %s | %u ms | %llu | %llu | %s | %llu | %llu | %llu | %llu | %llu | %llu "
+               "| %llu | %.1f | %llu | %llu | %llu | %llu | %d |\n",
+               w->lines, w->rename_ ? "rename" : "in place", w->window,
+               (unsigned long long)l.p50, (unsigned long long)l.p99, runs,
+               (unsigned long long)l.max, (unsigned long long)pub.p50,
+               (unsigned long long)pub.p99, (unsigned long long)lg.p50,
+               (unsigned long long)lg.p99, (unsigned long long)raw.p50,
+               (unsigned long long)raw.p99, raw.p50 ? (double)l.p50 / (double)raw.p50 : 0.0,
+               (unsigned long long)first->stages[0].p50, (unsigned long long)first->stages[1].p50,
+               (unsigned long long)first->stages[2].p50, (unsigned long long)first->stages[3].p50,
+               first->ahead);
+    }
     return 0;
 }

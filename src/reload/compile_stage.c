@@ -69,6 +69,11 @@ static char *slurp(const char *path, size_t *len)
 static void push_result(fsrs_engine *e, Result *r)
 {
     while (!ring_push_spsc(&e->results, r)) {
+        /* seq_cst, then push again: the executor either sees the flag
+         * after it pops or made room before this retry */
+        atomic_store(&e->results_full, true);
+        if (ring_push_spsc(&e->results, r))
+            break;
         if (atomic_load(&e->stopping)) {
             if (r->artifact)
                 e->cfg.compiler.free(r->artifact, e->cfg.compiler.userdata);
@@ -78,6 +83,7 @@ static void push_result(fsrs_engine *e, Result *r)
         doorbell_ring(&e->executor.bell);
         doorbell_wait(&e->compiler.bell, 1000);
     }
+    atomic_store(&e->results_full, false);
     doorbell_ring(&e->executor.bell);
 }
 

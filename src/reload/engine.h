@@ -171,6 +171,7 @@ struct fsrs_engine {
                                      processed (see compile_stage.c) */
     Stage watcher, debouncer, compiler, executor;
     Ring events, requests, results;
+    atomic_bool results_full;     /* the compiler waits for room in results */
 
     /* epoch reclamation */
     ck_epoch_t epoch;

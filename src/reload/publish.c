@@ -114,8 +114,13 @@ void *executor_main(void *arg)
             free(item);
             any = true;
         }
-        if (any)
-            doorbell_ring(&e->compiler.bell); /* room in the ring again */
+        if (any) {
+            /* a waiting compiler set the flag before its last try to
+             * push: order our pops before reading it (store-load) */
+            atomic_thread_fence(memory_order_seq_cst);
+            if (atomic_load(&e->results_full))
+                doorbell_ring(&e->compiler.bell); /* room in the ring again */
+        }
         ck_epoch_poll(e->exec_rec);
         bool waiting = e->exec_rec->n_pending > 0;
         doorbell_wait(&e->executor.bell, waiting ? POLL_INTERVAL_US : -1);

@@ -941,3 +941,75 @@ Test(engine, compile_ahead_can_be_turned_off, .timeout = 20)
     cr_assert_eq(st.compiled_ahead, 0);
     fixture_close(&f);
 }
+
+/* ------------------------------------------------------------ full rings --- */
+
+static void on_reload_slowly(const fsrs_reload_info *info, void *ud)
+{
+    (void)info;
+    atomic_fetch_add((atomic_int *)ud, 1);
+    sleep_ms(5); /* the executor falls behind: the results ring fills */
+}
+
+typedef struct AllPublished {
+    fsrs_engine *engine;
+    char **paths;
+    int n;
+    uint64_t at_least;
+} AllPublished;
+
+static bool all_published(void *arg)
+{
+    AllPublished *a = arg;
+    for (int i = 0; i < a->n; i++)
+        if (fsrs_engine_version(a->engine, a->paths[i]) < a->at_least)
+            return false;
+    return true;
+}
+
+Test(engine, full_rings_lose_nothing, .timeout = 60)
+{
+    enum { N = 24 };
+    atomic_int reports = 0;
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 0);
+    cfg.ring_size = 4; /* the smallest */
+    cfg.on_reload = on_reload_slowly;
+    cfg.userdata = &reports;
+    char *dir = make_tmpdir();
+    char *paths[N];
+    char name[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "s%02d.fsrs", i);
+        paths[i] = path_in(dir, name);
+        save_in_place(paths[i], script_for(i));
+    }
+    fsrs_engine *e;
+    cr_assert_eq(fsrs_engine_new(&cfg, &e), FSRS_OK);
+    cr_assert_eq(fsrs_engine_watch(e, dir), FSRS_OK);
+    cr_assert_eq(fsrs_engine_start(e), FSRS_OK);
+    AllPublished all = {e, paths, N, 1};
+    cr_assert(wait_until(all_published, &all, 20000), "every script published through rings of 4");
+    for (int i = 0; i < N; i++)
+        save_by_rename(paths[i], script_for(100 + i));
+    all.at_least = 2;
+    cr_assert(wait_until(all_published, &all, 20000), "every save published through rings of 4");
+
+    fsrs_reader *r;
+    cr_assert_eq(fsrs_reader_new(e, NULL, NULL, NULL, &r), FSRS_OK);
+    for (int i = 0; i < N; i++) {
+        fsrs_value unit = fsrs_unit(), out;
+        cr_assert_eq(fsrs_reader_call(r, paths[i], "value", 1, &unit, &out), FSRS_OK);
+        cr_assert_eq(fsrs_value_as_int(out), (100 + i) * 10 + 1, "script %d runs its last save", i);
+        fsrs_reader_release(r);
+    }
+    fsrs_reader_free(r);
+    fsrs_engine_stats st;
+    fsrs_engine_stats_get(e, &st);
+    cr_assert_eq(st.reloads_failed, 0);
+    fsrs_engine_free(e);
+    for (int i = 0; i < N; i++)
+        free(paths[i]);
+    remove_tree(dir);
+    free(dir);
+}
