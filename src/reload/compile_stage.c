@@ -173,12 +173,13 @@ static void compile_ahead(fsrs_engine *e, Request *req)
     atomic_store_explicit(&s->ahead_queued, false, memory_order_seq_cst);
     if (writer_busy(s))
         return;
+    uint64_t seq = atomic_load(&s->change_seq); /* before the read */
     size_t len = 0;
     char *src = slurp(s->path, &len);
     if (!src)
         return;
-    if (len == 0 || (s->compiled && hash64(src, len) == s->last_hash) ||
-        ahead_matches(s, src, len)) {
+    uint64_t h = len ? hash64(src, len) : 0;
+    if (len == 0 || (s->compiled && h == s->last_hash) || ahead_matches(s, src, len)) {
         free(src); /* nothing to publish, or compiled already */
         return;
     }
@@ -199,6 +200,85 @@ static void compile_ahead(fsrs_engine *e, Request *req)
     a->end_us = clock_us();
     a->src = src;
     a->len = len;
+    a->hash = h;
+    a->seq = seq;
+}
+
+/* Move what was compiled ahead into r. */
+static void *take_ahead(Script *s, Result *r, int *rc)
+{
+    Ahead *a = s->ahead;
+    void *artifact = a->artifact;
+    *rc = a->rc;
+    memcpy(r->error, a->error, sizeof r->error);
+    r->compile_start_us = a->start_us;
+    r->compile_end_us = a->end_us;
+    r->compiled_ahead = true;
+    free(a->src);
+    a->src = NULL;
+    a->artifact = NULL;
+    return artifact;
+}
+
+/* Hand a compiled file to the executor (and take its hash as the last
+ * compiled one). */
+static void finish(fsrs_engine *e, Script *s, Result *r, void *artifact, int rc, uint64_t h)
+{
+    r->ok = rc == 0 && artifact;
+    r->artifact = r->ok ? artifact : NULL;
+    if (r->compiled_ahead)
+        atomic_fetch_add_explicit(&e->st_ahead_used, 1, memory_order_relaxed);
+    if (!r->ok && !r->error[0])
+        snprintf(r->error, sizeof r->error, "%s: compile failed", s->path);
+    s->last_hash = h;
+    s->compiled = true;
+    push_result(e, r);
+}
+
+/* Look at req again in a little while (the watcher is behind). */
+static void retry_later(const Request *req)
+{
+    Request *again = malloc(sizeof *again);
+    if (again) {
+        *again = *req;
+        again->retry_at_us = clock_us() + SYNC_RETRY_US;
+        retry_add(again);
+    }
+}
+
+/*
+ * The window's request, when the file has not been touched since the
+ * compile ahead read it: no event for it since (change_seq has not moved
+ * once the watcher has caught up) and no writer busy.  Every write queues
+ * an event, and a read that caught a save half done was followed by that
+ * save's events, so the bytes compiled are the file's, whole: publish them
+ * without reading the file again.  False when that cannot be shown; the
+ * caller then reads and checks the file as usual.
+ */
+static bool take_over_unread(fsrs_engine *e, Request *req)
+{
+    Script *s = req->script;
+    Ahead *a = s->ahead;
+    if (!a || !a->src || !sync_with_watcher(e) || atomic_load(&s->change_seq) != a->seq ||
+        writer_busy(s))
+        return false;
+    if (s->compiled && a->hash == s->last_hash && !req->force) {
+        atomic_fetch_add_explicit(&e->st_skipped, 1, memory_order_relaxed);
+        ahead_drop(e, a);
+        return true;
+    }
+    Result *r = calloc(1, sizeof *r);
+    if (!r)
+        return false;
+    r->script = s;
+    r->source_size = a->len;
+    r->event_us = req->event_us;
+    r->debounce_end_us = req->debounce_end_us;
+    uint64_t h = a->hash;
+    int rc;
+    void *artifact = take_ahead(s, r, &rc);
+    finish(e, s, r, artifact, rc, h);
+    return true;
 }
 
 static void handle(fsrs_engine *e, Request *req)
@@ -211,7 +291,7 @@ static void handle(fsrs_engine *e, Request *req)
     /* seq_cst: ordered before the read below; pairs with the debouncer's
      * check of the flag (see debounce.c) */
     atomic_store_explicit(&s->queued, false, memory_order_seq_cst);
-    if (writer_busy(s))
+    if (writer_busy(s) || take_over_unread(e, req))
         return;
     uint64_t seq = atomic_load(&s->change_seq);
     size_t len = 0;
@@ -247,17 +327,7 @@ static void handle(fsrs_engine *e, Request *req)
     void *artifact = NULL;
     int rc;
     if (ahead_matches(s, src, len)) {
-        /* compiled during the window: take it over */
-        Ahead *a = s->ahead;
-        artifact = a->artifact;
-        rc = a->rc;
-        memcpy(r->error, a->error, sizeof r->error);
-        r->compile_start_us = a->start_us;
-        r->compile_end_us = a->end_us;
-        r->compiled_ahead = true;
-        free(a->src);
-        a->src = NULL;
-        a->artifact = NULL;
+        artifact = take_ahead(s, r, &rc); /* compiled during the window */
     } else {
         if (s->ahead && s->ahead->src) {
             atomic_fetch_add_explicit(&e->st_ahead_discarded, 1, memory_order_relaxed);
@@ -280,12 +350,7 @@ static void handle(fsrs_engine *e, Request *req)
             e->cfg.compiler.free(artifact, e->cfg.compiler.userdata);
         free(r);
         free(src);
-        Request *again = malloc(sizeof *again);
-        if (again) {
-            *again = *req;
-            again->retry_at_us = clock_us() + SYNC_RETRY_US;
-            retry_add(again);
-        }
+        retry_later(req);
         return;
     }
     size_t len2 = 0;
@@ -300,15 +365,7 @@ static void handle(fsrs_engine *e, Request *req)
         free(r);
         return;
     }
-    r->ok = rc == 0 && artifact;
-    r->artifact = r->ok ? artifact : NULL;
-    if (r->compiled_ahead)
-        atomic_fetch_add_explicit(&e->st_ahead_used, 1, memory_order_relaxed);
-    if (!r->ok && !r->error[0])
-        snprintf(r->error, sizeof r->error, "%s: compile failed", s->path);
-    s->last_hash = h;
-    s->compiled = true;
-    push_result(e, r);
+    finish(e, s, r, artifact, rc, h);
 }
 
 void *compiler_main(void *arg)

@@ -52,6 +52,8 @@
 typedef struct Ahead {
     char *src;                    /* what was compiled (NULL: nothing kept) */
     size_t len;
+    uint64_t hash;                /* of src */
+    uint64_t seq;                 /* Script.change_seq before src was read */
     int rc;                       /* the compiler's return */
     void *artifact;
     uint64_t start_us, end_us;

@@ -918,6 +918,47 @@ Test(engine, a_save_within_the_window_replaces_what_was_compiled_ahead, .timeout
     free(dir);
 }
 
+Test(engine, the_same_bytes_saved_again_inside_the_window_are_not_compiled_again, .timeout = 20)
+{
+    CountingLang lang = {0};
+    static const char *const exts[] = {".num", NULL};
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, 400);
+    cfg.extensions = exts;
+    cfg.compiler.compile = counting_compile;
+    cfg.compiler.free = counting_free;
+    cfg.compiler.userdata = &lang;
+    char *dir = make_tmpdir();
+    char *p = path_in(dir, "value.num");
+    save_in_place(p, "1");
+    fsrs_engine *e;
+    cr_assert_eq(fsrs_engine_new(&cfg, &e), FSRS_OK);
+    cr_assert_eq(fsrs_engine_watch(e, dir), FSRS_OK);
+    cr_assert_eq(fsrs_engine_start(e), FSRS_OK);
+    VersionWait w = {e, p, 1};
+    cr_assert(wait_until(version_reached, &w, 5000));
+
+    /* the file's events after the compile ahead make the engine read it
+     * again at the window's end; it finds the bytes it compiled */
+    save_in_place(p, "7");
+    CompileWait cw = {&lang, 2};
+    cr_assert(wait_until(compiles_reached, &cw, 5000), "the save was compiled ahead");
+    save_by_rename(p, "7");
+    w.at_least = 2;
+    cr_assert(wait_until(version_reached, &w, 5000));
+    fsrs_engine_stats st;
+    fsrs_engine_stats_get(e, &st);
+    cr_assert_eq(st.reloads_ok, 2);
+    cr_assert_eq(st.compiled_ahead, 2);
+    cr_assert_eq(st.ahead_discarded, 0);
+    cr_assert_eq(atomic_load(&lang.compiles), 2, "7 was compiled once");
+    fsrs_engine_free(e);
+    cr_assert_eq(atomic_load(&lang.numbers.freed), 2);
+    remove_tree(dir);
+    free(p);
+    free(dir);
+}
+
 Test(engine, compile_ahead_can_be_turned_off, .timeout = 20)
 {
     Kept kept = {.lock = PTHREAD_MUTEX_INITIALIZER};
