@@ -686,57 +686,117 @@ static void number_free(void *artifact, void *userdata)
     free(artifact);
 }
 
+/* number_compile, counting the compiles */
+typedef struct CountingLang {
+    NumberLang numbers;
+    atomic_int compiles;
+} CountingLang;
+
+static int counting_compile(const char *path, const char *source, size_t len, void **out,
+                            char *err, size_t errcap, void *userdata)
+{
+    CountingLang *l = userdata;
+    int rc = number_compile(path, source, len, out, err, errcap, userdata);
+    atomic_fetch_add(&l->compiles, 1);
+    return rc;
+}
+
+static void counting_free(void *artifact, void *userdata)
+{
+    number_free(artifact, &((CountingLang *)userdata)->numbers);
+}
+
+typedef struct CompileWait {
+    CountingLang *lang;
+    int at_least;
+} CompileWait;
+
+static bool compiles_reached(void *arg)
+{
+    CompileWait *w = arg;
+    return atomic_load(&w->lang->compiles) >= w->at_least;
+}
+
+/* An engine compiling dir/value.num with number_compile (counting), the
+ * file first holding `initial`; open returns once version 1 is out. */
+typedef struct NumberRig {
+    CountingLang lang;
+    char *dir, *path;
+    fsrs_engine *engine;
+} NumberRig;
+
+static void number_rig_wait(NumberRig *g, uint64_t version)
+{
+    VersionWait w = {g->engine, g->path, version};
+    cr_assert(wait_until(version_reached, &w, 5000), "version %llu not published",
+              (unsigned long long)version);
+}
+
+static void number_rig_open(NumberRig *g, unsigned debounce_ms, const char *initial)
+{
+    static const char *const exts[] = {".num", NULL};
+    memset(g, 0, sizeof *g);
+    fsrs_engine_config cfg;
+    default_cfg(&cfg, debounce_ms);
+    cfg.extensions = exts;
+    cfg.compiler.compile = counting_compile;
+    cfg.compiler.free = counting_free;
+    cfg.compiler.userdata = &g->lang;
+    g->dir = make_tmpdir();
+    g->path = path_in(g->dir, "value.num");
+    save_in_place(g->path, initial);
+    cr_assert_eq(fsrs_engine_new(&cfg, &g->engine), FSRS_OK);
+    cr_assert_eq(fsrs_engine_watch(g->engine, g->dir), FSRS_OK);
+    cr_assert_eq(fsrs_engine_start(g->engine), FSRS_OK);
+    number_rig_wait(g, 1);
+}
+
+/* The number a reader sees in the script, and its version. */
+static long read_number(fsrs_reader *r, const char *key, uint64_t *ver)
+{
+    fsrs_reader_enter(r);
+    const long *box = fsrs_reader_artifact(r, key, ver);
+    cr_assert_not_null(box);
+    long v = *box;
+    fsrs_reader_leave(r);
+    return v;
+}
+
+/* Free the engine (and with it every version), then the directory. */
+static void number_rig_close(NumberRig *g)
+{
+    fsrs_engine_free(g->engine);
+    g->engine = NULL;
+    remove_tree(g->dir);
+    free(g->path);
+    free(g->dir);
+}
+
 Test(engine, pluggable_compiler, .timeout = 20)
 {
-    NumberLang lang = {0};
-    static const char *const exts[] = {".num", NULL};
-    fsrs_engine_config cfg;
-    default_cfg(&cfg, 0);
-    cfg.extensions = exts;
-    cfg.compiler.compile = number_compile;
-    cfg.compiler.free = number_free;
-    cfg.compiler.userdata = &lang;
-    char *dir = make_tmpdir();
-    char *p = path_in(dir, "value.num");
-    save_in_place(p, "41");
-    fsrs_engine *e;
-    cr_assert_eq(fsrs_engine_new(&cfg, &e), FSRS_OK);
-    cr_assert_eq(fsrs_engine_watch(e, dir), FSRS_OK);
-    cr_assert_eq(fsrs_engine_start(e), FSRS_OK);
-    VersionWait w = {e, p, 1};
-    cr_assert(wait_until(version_reached, &w, 5000));
+    NumberRig g;
+    number_rig_open(&g, 0, "41");
     fsrs_reader *r;
-    cr_assert_eq(fsrs_reader_new(e, NULL, NULL, NULL, &r), FSRS_OK);
+    cr_assert_eq(fsrs_reader_new(g.engine, NULL, NULL, NULL, &r), FSRS_OK);
     uint64_t ver;
-    fsrs_reader_enter(r);
-    const long *box = fsrs_reader_artifact(r, "value.num", &ver);
-    cr_assert_not_null(box);
-    cr_assert_eq(*box, 41);
+    cr_assert_eq(read_number(r, "value.num", &ver), 41);
     cr_assert_eq(ver, 1);
-    fsrs_reader_leave(r);
     fsrs_value unit = fsrs_unit();
-    cr_assert_eq(fsrs_reader_call(r, p, "f", 1, &unit, NULL), FSRS_EINVAL,
+    cr_assert_eq(fsrs_reader_call(r, g.path, "f", 1, &unit, NULL), FSRS_EINVAL,
                  "running Mini-F# needs the default compiler");
 
-    uint64_t seq = fsrs_engine_reload_count(e);
-    save_in_place(p, "x");
+    uint64_t seq = fsrs_engine_reload_count(g.engine);
+    save_in_place(g.path, "x");
     fsrs_reload_info info;
-    cr_assert_eq(fsrs_engine_wait_reload(e, seq, 5000, &info), FSRS_OK);
+    cr_assert_eq(fsrs_engine_wait_reload(g.engine, seq, 5000, &info), FSRS_OK);
     cr_assert_not(info.ok);
     cr_assert(strstr(info.error, "value.num:1:1: not a number"));
-    save_in_place(p, "42");
-    w.at_least = 2;
-    cr_assert(wait_until(version_reached, &w, 5000));
-    fsrs_reader_enter(r);
-    box = fsrs_reader_artifact(r, p, &ver);
-    cr_assert_eq(*box, 42);
-    fsrs_reader_leave(r);
+    save_in_place(g.path, "42");
+    number_rig_wait(&g, 2);
+    cr_assert_eq(read_number(r, g.path, &ver), 42);
     fsrs_reader_free(r);
-    fsrs_engine_free(e);
-    cr_assert_eq(atomic_load(&lang.freed), 2, "both versions were freed");
-    remove_tree(dir);
-    free(p);
-    free(dir);
+    number_rig_close(&g);
+    cr_assert_eq(atomic_load(&g.lang.numbers.freed), 2, "both versions were freed");
 }
 
 Test(engine, an_emptied_script_keeps_its_last_version, .timeout = 20)
@@ -834,129 +894,57 @@ Test(engine, a_broken_save_compiled_ahead_is_reported_when_its_window_ends, .tim
     fixture_close(&f);
 }
 
-/* number_compile, counting the compiles */
-typedef struct CountingLang {
-    NumberLang numbers;
-    atomic_int compiles;
-} CountingLang;
-
-static int counting_compile(const char *path, const char *source, size_t len, void **out,
-                            char *err, size_t errcap, void *userdata)
-{
-    CountingLang *l = userdata;
-    int rc = number_compile(path, source, len, out, err, errcap, userdata);
-    atomic_fetch_add(&l->compiles, 1);
-    return rc;
-}
-
-static void counting_free(void *artifact, void *userdata)
-{
-    number_free(artifact, &((CountingLang *)userdata)->numbers);
-}
-
-typedef struct CompileWait {
-    CountingLang *lang;
-    int at_least;
-} CompileWait;
-
-static bool compiles_reached(void *arg)
-{
-    CompileWait *w = arg;
-    return atomic_load(&w->lang->compiles) >= w->at_least;
-}
-
 Test(engine, a_save_within_the_window_replaces_what_was_compiled_ahead, .timeout = 20)
 {
-    CountingLang lang = {0};
-    static const char *const exts[] = {".num", NULL};
-    fsrs_engine_config cfg;
-    default_cfg(&cfg, 500);
-    cfg.extensions = exts;
-    cfg.compiler.compile = counting_compile;
-    cfg.compiler.free = counting_free;
-    cfg.compiler.userdata = &lang;
-    char *dir = make_tmpdir();
-    char *p = path_in(dir, "value.num");
-    save_in_place(p, "1");
-    fsrs_engine *e;
-    cr_assert_eq(fsrs_engine_new(&cfg, &e), FSRS_OK);
-    cr_assert_eq(fsrs_engine_watch(e, dir), FSRS_OK);
-    cr_assert_eq(fsrs_engine_start(e), FSRS_OK);
-    VersionWait w = {e, p, 1};
-    cr_assert(wait_until(version_reached, &w, 5000));
-    cr_assert_eq(atomic_load(&lang.compiles), 1);
+    NumberRig g;
+    number_rig_open(&g, 500, "1");
+    cr_assert_eq(atomic_load(&g.lang.compiles), 1);
 
     /* "5" is compiled ahead at once; "6", saved inside 5's window,
      * replaces it and restarts the window */
-    save_in_place(p, "5");
-    CompileWait cw = {&lang, 2};
+    save_in_place(g.path, "5");
+    CompileWait cw = {&g.lang, 2};
     cr_assert(wait_until(compiles_reached, &cw, 5000), "the save was compiled ahead");
-    cr_assert_eq(fsrs_engine_version(e, p), 1, "... but not published before its window ends");
-    save_in_place(p, "6");
-    w.at_least = 2;
-    cr_assert(wait_until(version_reached, &w, 5000));
+    cr_assert_eq(fsrs_engine_version(g.engine, g.path), 1,
+                 "... but not published before its window ends");
+    save_in_place(g.path, "6");
+    number_rig_wait(&g, 2);
     fsrs_reader *r;
-    cr_assert_eq(fsrs_reader_new(e, NULL, NULL, NULL, &r), FSRS_OK);
+    cr_assert_eq(fsrs_reader_new(g.engine, NULL, NULL, NULL, &r), FSRS_OK);
     uint64_t ver;
-    fsrs_reader_enter(r);
-    const long *box = fsrs_reader_artifact(r, p, &ver);
-    cr_assert_eq(*box, 6);
+    cr_assert_eq(read_number(r, g.path, &ver), 6);
     cr_assert_eq(ver, 2);
-    fsrs_reader_leave(r);
     fsrs_reader_free(r);
 
     fsrs_engine_stats st;
-    fsrs_engine_stats_get(e, &st);
+    fsrs_engine_stats_get(g.engine, &st);
     cr_assert_eq(st.reloads_ok, 2, "one reload for the burst");
     cr_assert_eq(st.ahead_discarded, 1, "5 was compiled for nothing");
     cr_assert_eq(st.compiled_ahead, 2);
-    cr_assert_eq(atomic_load(&lang.compiles), 3, "6 was compiled once, during its window");
-    fsrs_engine_free(e);
-    cr_assert_eq(atomic_load(&lang.numbers.freed), 3, "1, 5 and 6 were all freed");
-    remove_tree(dir);
-    free(p);
-    free(dir);
+    cr_assert_eq(atomic_load(&g.lang.compiles), 3, "6 was compiled once, during its window");
+    number_rig_close(&g);
+    cr_assert_eq(atomic_load(&g.lang.numbers.freed), 3, "1, 5 and 6 were all freed");
 }
 
 Test(engine, the_same_bytes_saved_again_inside_the_window_are_not_compiled_again, .timeout = 20)
 {
-    CountingLang lang = {0};
-    static const char *const exts[] = {".num", NULL};
-    fsrs_engine_config cfg;
-    default_cfg(&cfg, 400);
-    cfg.extensions = exts;
-    cfg.compiler.compile = counting_compile;
-    cfg.compiler.free = counting_free;
-    cfg.compiler.userdata = &lang;
-    char *dir = make_tmpdir();
-    char *p = path_in(dir, "value.num");
-    save_in_place(p, "1");
-    fsrs_engine *e;
-    cr_assert_eq(fsrs_engine_new(&cfg, &e), FSRS_OK);
-    cr_assert_eq(fsrs_engine_watch(e, dir), FSRS_OK);
-    cr_assert_eq(fsrs_engine_start(e), FSRS_OK);
-    VersionWait w = {e, p, 1};
-    cr_assert(wait_until(version_reached, &w, 5000));
-
+    NumberRig g;
+    number_rig_open(&g, 400, "1");
     /* the file's events after the compile ahead make the engine read it
      * again at the window's end; it finds the bytes it compiled */
-    save_in_place(p, "7");
-    CompileWait cw = {&lang, 2};
+    save_in_place(g.path, "7");
+    CompileWait cw = {&g.lang, 2};
     cr_assert(wait_until(compiles_reached, &cw, 5000), "the save was compiled ahead");
-    save_by_rename(p, "7");
-    w.at_least = 2;
-    cr_assert(wait_until(version_reached, &w, 5000));
+    save_by_rename(g.path, "7");
+    number_rig_wait(&g, 2);
     fsrs_engine_stats st;
-    fsrs_engine_stats_get(e, &st);
+    fsrs_engine_stats_get(g.engine, &st);
     cr_assert_eq(st.reloads_ok, 2);
     cr_assert_eq(st.compiled_ahead, 2);
     cr_assert_eq(st.ahead_discarded, 0);
-    cr_assert_eq(atomic_load(&lang.compiles), 2, "7 was compiled once");
-    fsrs_engine_free(e);
-    cr_assert_eq(atomic_load(&lang.numbers.freed), 2);
-    remove_tree(dir);
-    free(p);
-    free(dir);
+    cr_assert_eq(atomic_load(&g.lang.compiles), 2, "7 was compiled once");
+    number_rig_close(&g);
+    cr_assert_eq(atomic_load(&g.lang.numbers.freed), 2);
 }
 
 Test(engine, compile_ahead_can_be_turned_off, .timeout = 20)
