@@ -81,6 +81,17 @@ static void default_cfg(fsrs_engine_config *cfg, unsigned debounce_ms)
     cfg->debounce_ms = debounce_ms;
 }
 
+/* Open with script_for(1) and fn called after every reload (cfg gets
+ * fn and ud); returns once version 1 is published. */
+static void fixture_open_reporting(Fixture *f, fsrs_engine_config *cfg, fsrs_reload_fn fn,
+                                   void *ud)
+{
+    cfg->on_reload = fn;
+    cfg->userdata = ud;
+    fixture_open(f, cfg, script_for(1));
+    wait_version(f, 1);
+}
+
 /* ------------------------------------------------------------- watching --- */
 
 Test(engine, watch_missing_path_is_an_error, .timeout = 10)
@@ -255,11 +266,8 @@ Test(engine, compile_error_keeps_old_version_and_reports, .timeout = 20)
     Calls calls = {.lock = PTHREAD_MUTEX_INITIALIZER};
     fsrs_engine_config cfg;
     default_cfg(&cfg, 0);
-    cfg.on_reload = on_reload;
-    cfg.userdata = &calls;
     Fixture f;
-    fixture_open(&f, &cfg, script_for(1));
-    wait_version(&f, 1);
+    fixture_open_reporting(&f, &cfg, on_reload, &calls);
 
     uint64_t seq = fsrs_engine_reload_count(f.engine);
     save_in_place(f.script, "let n = 1\nlet value () = n +\n");
@@ -847,11 +855,8 @@ Test(engine, a_save_is_compiled_during_its_window, .timeout = 20)
     Kept kept = {.lock = PTHREAD_MUTEX_INITIALIZER};
     fsrs_engine_config cfg;
     default_cfg(&cfg, 300);
-    cfg.on_reload = on_reload_keep;
-    cfg.userdata = &kept;
     Fixture f;
-    fixture_open(&f, &cfg, script_for(1));
-    wait_version(&f, 1);
+    fixture_open_reporting(&f, &cfg, on_reload_keep, &kept);
     save_in_place(f.script, script_for(2));
     wait_version(&f, 2);
     cr_assert_eq(call_value(&f), 21);
@@ -953,11 +958,8 @@ Test(engine, compile_ahead_can_be_turned_off, .timeout = 20)
     fsrs_engine_config cfg;
     default_cfg(&cfg, 50);
     cfg.compile_ahead = false;
-    cfg.on_reload = on_reload_keep;
-    cfg.userdata = &kept;
     Fixture f;
-    fixture_open(&f, &cfg, script_for(1));
-    wait_version(&f, 1);
+    fixture_open_reporting(&f, &cfg, on_reload_keep, &kept);
     save_in_place(f.script, script_for(2));
     wait_version(&f, 2);
     pthread_mutex_lock(&kept.lock);
