@@ -97,8 +97,10 @@ typedef struct fsrs_engine_config {
                                        window ends if the file still holds what was
                                        compiled (else compile again), so the window
                                        and the compile overlap.  The compiler then
-                                       also runs for saves that a later one replaces.
-                                       Default true. */
+                                       also runs for saves that a later one replaces,
+                                       and its result for some bytes is used for the
+                                       same bytes read later: a hook must depend on
+                                       the source alone.  Default true. */
     fsrs_publish_mode publish;      /* default FSRS_PUBLISH_IMMEDIATE */
     const char *const *extensions;  /* NULL-terminated; default {".fsrs", ".fs", ".fsx"} */
     bool recursive;                 /* watch subdirectories of watched directories,
