@@ -148,6 +148,15 @@ static void ahead_drop(fsrs_engine *e, Ahead *a)
     a->artifact = NULL;
 }
 
+/* Drop a compile that a later save made useless (counted). */
+static void ahead_discard(fsrs_engine *e, Ahead *a)
+{
+    if (a && a->src) {
+        atomic_fetch_add_explicit(&e->st_ahead_discarded, 1, memory_order_relaxed);
+        ahead_drop(e, a);
+    }
+}
+
 void ahead_free(fsrs_engine *e, Script *s)
 {
     if (s->ahead) {
@@ -179,19 +188,13 @@ static void compile_ahead(fsrs_engine *e, Request *req)
     if (!src)
         return;
     uint64_t h = len ? hash64(src, len) : 0;
-    if (len == 0 || (s->compiled && h == s->last_hash) || ahead_matches(s, src, len)) {
-        free(src); /* nothing to publish, or compiled already */
-        return;
-    }
-    if (!s->ahead && !(s->ahead = calloc(1, sizeof *s->ahead))) {
-        free(src);
+    if (len == 0 || (s->compiled && h == s->last_hash) || ahead_matches(s, src, len) ||
+        (!s->ahead && !(s->ahead = calloc(1, sizeof *s->ahead)))) {
+        free(src); /* nothing to publish, compiled already, or out of memory */
         return;
     }
     Ahead *a = s->ahead;
-    if (a->src) {
-        atomic_fetch_add_explicit(&e->st_ahead_discarded, 1, memory_order_relaxed);
-        ahead_drop(e, a);
-    }
+    ahead_discard(e, a);
     a->error[0] = '\0';
     a->artifact = NULL;
     a->start_us = clock_us();
@@ -222,8 +225,9 @@ static void *take_ahead(Script *s, Result *r, int *rc)
 
 /* Hand a compiled file to the executor (and take its hash as the last
  * compiled one). */
-static void finish(fsrs_engine *e, Script *s, Result *r, void *artifact, int rc, uint64_t h)
+static void finish(fsrs_engine *e, Result *r, void *artifact, int rc, uint64_t h)
 {
+    Script *s = r->script;
     r->ok = rc == 0 && artifact;
     r->artifact = r->ok ? artifact : NULL;
     if (r->compiled_ahead)
@@ -277,7 +281,7 @@ static bool take_over_unread(fsrs_engine *e, Request *req)
     uint64_t h = a->hash;
     int rc;
     void *artifact = take_ahead(s, r, &rc);
-    finish(e, s, r, artifact, rc, h);
+    finish(e, r, artifact, rc, h);
     return true;
 }
 
@@ -329,10 +333,7 @@ static void handle(fsrs_engine *e, Request *req)
     if (ahead_matches(s, src, len)) {
         artifact = take_ahead(s, r, &rc); /* compiled during the window */
     } else {
-        if (s->ahead && s->ahead->src) {
-            atomic_fetch_add_explicit(&e->st_ahead_discarded, 1, memory_order_relaxed);
-            ahead_drop(e, s->ahead);
-        }
+        ahead_discard(e, s->ahead);
         r->compile_start_us = clock_us();
         rc = e->cfg.compiler.compile(s->path, src, len, &artifact, r->error, sizeof r->error,
                                      e->cfg.compiler.userdata);
@@ -365,7 +366,7 @@ static void handle(fsrs_engine *e, Request *req)
         free(r);
         return;
     }
-    finish(e, s, r, artifact, rc, h);
+    finish(e, r, artifact, rc, h);
 }
 
 void *compiler_main(void *arg)
