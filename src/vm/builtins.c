@@ -354,20 +354,26 @@ static struct {
 static bool names_ok;
 static pthread_once_t names_once = PTHREAD_ONCE_INIT;
 
-static bool names_insert(const char *name, int index, unsigned *used)
+/* The slot that holds name, or the empty one where it would go. */
+static unsigned name_slot(const char *name)
 {
     for (uint64_t i = hash_str(name);; i++) {
         unsigned k = (unsigned)(i & (NAME_SLOTS - 1));
-        if (!name_slots[k].name) {
-            if (++*used > NAME_SLOTS * 3 / 4)
-                return false;
-            name_slots[k].name = name;
-            name_slots[k].index = index;
-            return true;
-        }
-        if (strcmp(name_slots[k].name, name) == 0)
-            return true; /* the first table that has it wins, as in a scan */
+        if (!name_slots[k].name || strcmp(name_slots[k].name, name) == 0)
+            return k;
     }
+}
+
+static bool names_insert(const char *name, int index, unsigned *used)
+{
+    unsigned k = name_slot(name);
+    if (name_slots[k].name)
+        return true; /* the first table that has it wins, as in a scan */
+    if (++*used > NAME_SLOTS * 3 / 4)
+        return false;
+    name_slots[k].name = name;
+    name_slots[k].index = index;
+    return true;
 }
 
 static void names_build(void)
@@ -389,13 +395,8 @@ int builtin_lookup(const char *name)
 {
     pthread_once(&names_once, names_build);
     if (names_ok) {
-        for (uint64_t i = hash_str(name);; i++) {
-            unsigned k = (unsigned)(i & (NAME_SLOTS - 1));
-            if (!name_slots[k].name)
-                return -1;
-            if (strcmp(name_slots[k].name, name) == 0)
-                return name_slots[k].index;
-        }
+        unsigned k = name_slot(name);
+        return name_slots[k].name ? name_slots[k].index : -1;
     }
     for (int t = 0; t < NTABLES; t++) {
         const NativeTable *tb = tables[t];
@@ -543,6 +544,16 @@ Value vm_some_x(fsrs_vm *vm, Value v)
 }
 
 Value vm_none(void) { return mk_obj((void *)&none_value); }
+
+Value vm_add_numbers(fsrs_vm *vm, Value x, Value y, const char *fn)
+{
+    if (IS_INT(x) && IS_INT(y))
+        return mk_int((int64_t)((uint64_t)AS_INT(x) + (uint64_t)AS_INT(y)));
+    if (IS_FLOAT(x) && IS_FLOAT(y))
+        return mk_float(AS_FLOAT(x) + AS_FLOAT(y));
+    vm_throw(vm, FSRS_ERUNTIME, "'%s' expects numbers, not %s and %s", fn, value_type_name(x),
+             value_type_name(y));
+}
 
 bool vm_option_get(fsrs_vm *vm, Value o, Value *v, const char *fn, const char *what)
 {

@@ -599,16 +599,6 @@ static Value pair_of(fsrs_vm *vm, size_t x, size_t y)
     return mk_obj(t);
 }
 
-static Value add_values(fsrs_vm *vm, Value x, Value y, const char *fn)
-{
-    if (IS_INT(x) && IS_INT(y))
-        return mk_int((int64_t)((uint64_t)AS_INT(x) + (uint64_t)AS_INT(y)));
-    if (IS_FLOAT(x) && IS_FLOAT(y))
-        return mk_float(AS_FLOAT(x) + AS_FLOAT(y));
-    vm_throw(vm, FSRS_ERUNTIME, "'%s' expects numbers, not %s and %s", fn, value_type_name(x),
-             value_type_name(y));
-}
-
 static int ar_init(ARGS)
 {
     UNUSED;
@@ -852,8 +842,8 @@ static int ar_sum_by(ARGS)
     Value acc = mk_int(0);
     for (uint32_t i = 0; i < src->n; i++) {
         Value v = call1(vm, f, src->items[i]);
-        acc = i == 0 ? add_values(vm, v, IS_FLOAT(v) ? mk_float(0) : mk_int(0), "Array.sumBy")
-                     : add_values(vm, acc, v, "Array.sumBy");
+        acc = i == 0 ? vm_add_numbers(vm, v, IS_FLOAT(v) ? mk_float(0) : mk_int(0), "Array.sumBy")
+                     : vm_add_numbers(vm, acc, v, "Array.sumBy");
     }
     *out = acc;
     return 0;

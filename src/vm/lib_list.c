@@ -609,16 +609,6 @@ static int l_find_index(ARGS)
 
 /* -------------------------------------------------------- arithmetic --- */
 
-static Value add_values(fsrs_vm *vm, Value x, Value y, const char *fn)
-{
-    if (IS_INT(x) && IS_INT(y))
-        return mk_int((int64_t)((uint64_t)AS_INT(x) + (uint64_t)AS_INT(y)));
-    if (IS_FLOAT(x) && IS_FLOAT(y))
-        return mk_float(AS_FLOAT(x) + AS_FLOAT(y));
-    vm_throw(vm, FSRS_ERUNTIME, "'%s' expects numbers, not %s and %s", fn, value_type_name(x),
-             value_type_name(y));
-}
-
 static int l_sum(ARGS)
 {
     UNUSED;
@@ -627,7 +617,7 @@ static int l_sum(ARGS)
     Value acc = mk_int(0);
     for (Value l = a0; IS_CONS(l); l = AS_CONS(l)->tail) {
         Value v = AS_CONS(l)->head;
-        acc = add_values(vm, l.as_.p == a0.as_.p && IS_FLOAT(v) ? mk_float(0) : acc, v,
+        acc = vm_add_numbers(vm, l.as_.p == a0.as_.p && IS_FLOAT(v) ? mk_float(0) : acc, v,
                          "List.sum");
     }
     *out = acc;
@@ -644,8 +634,8 @@ static int l_sum_by(ARGS)
     bool first = true;
     for (Value l = a1; IS_CONS(l); l = AS_CONS(l)->tail) {
         Value v = call1(vm, f, AS_CONS(l)->head);
-        acc = first ? add_values(vm, v, IS_FLOAT(v) ? mk_float(0) : mk_int(0), "List.sumBy")
-                    : add_values(vm, acc, v, "List.sumBy");
+        acc = first ? vm_add_numbers(vm, v, IS_FLOAT(v) ? mk_float(0) : mk_int(0), "List.sumBy")
+                    : vm_add_numbers(vm, acc, v, "List.sumBy");
         first = false;
     }
     *out = acc;

@@ -252,6 +252,9 @@ const Shape *builtin_exn_shape(int kind);
 Value vm_some_x(fsrs_vm *vm, Value v);
 Value vm_none(void);
 bool vm_option_get(fsrs_vm *vm, Value o, Value *v, const char *fn, const char *what);
+/* x + y for the library's sums (ints wrap, floats add); anything else
+ * raises "'fn' expects numbers, not <type> and <type>". */
+Value vm_add_numbers(fsrs_vm *vm, Value x, Value y, const char *fn);
 /* vm_option_get of what a script function passed to `fn` returned. */
 static inline bool vm_returns_some(fsrs_vm *vm, Value o, Value *v, const char *fn)
 {
