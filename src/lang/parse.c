@@ -1801,6 +1801,34 @@ static Token *parse_module_path(Parser *p, const char **out)
     return n;
 }
 
+/* One declaration, which must start at column col (its neighbours, named
+ * in the error, line up there) and end its line. */
+static Expr *parse_decl_at(Parser *p, int col, const char *neighbours)
+{
+    Token *t = lay_raw(p);
+    if (t->col != col)
+        parse_error_at(p, t->line, t->col,
+                       t->col > col ? "unexpected %s: this line is indented more than the %s"
+                                    : "unexpected %s: offside of the %s",
+                       tok_desc(p, t), neighbours);
+    LayoutSave s = lay_push(p, col);
+    int saved_block = p->block_col;
+    p->block_col = col;
+    Expr *e = parse_decl(p);
+    p->block_col = saved_block;
+    lay_pop(p, s);
+    Token *after = lay_raw(p);
+    if (after->kind != TK_EOF && !after->bol)
+        parse_error_at(p, after->line, after->col, "unexpected %s after the end of %s",
+                       tok_desc(p, after),
+                       e->kind == E_LET      ? "the 'let'"
+                       : e->kind == E_TYPE   ? "the type declaration"
+                       : e->kind == E_MODULE ? "the module"
+                       : e->kind == E_OPEN   ? "the 'open'"
+                                             : "the expression");
+    return e;
+}
+
 /* Declarations lined up at the column of the current token, up to the
  * first line left of it (or the end of input). */
 static void parse_decls(Parser *p, PtrVec *items)
@@ -1810,28 +1838,7 @@ static void parse_decls(Parser *p, PtrVec *items)
         Token *t = lay_raw(p);
         if (t->bol && t->col < col)
             break;
-        if (t->col != col)
-            parse_error_at(p, t->line, t->col,
-                           t->col > col ? "unexpected %s: this line is indented more than the "
-                                          "declarations before it"
-                                        : "unexpected %s: offside of the declarations before it",
-                           tok_desc(p, t));
-        LayoutSave s = lay_push(p, col);
-        int saved_block = p->block_col;
-        p->block_col = col;
-        Expr *e = parse_decl(p);
-        p->block_col = saved_block;
-        lay_pop(p, s);
-        Token *after = lay_raw(p);
-        if (after->kind != TK_EOF && !after->bol)
-            parse_error_at(p, after->line, after->col, "unexpected %s after the end of %s",
-                           tok_desc(p, after),
-                           e->kind == E_LET      ? "the 'let'"
-                           : e->kind == E_TYPE   ? "the type declaration"
-                           : e->kind == E_MODULE ? "the module"
-                           : e->kind == E_OPEN   ? "the 'open'"
-                                                 : "the expression");
-        vec_push(p, items, e);
+        vec_push(p, items, parse_decl_at(p, col, "declarations before it"));
     }
 }
 
@@ -1927,29 +1934,8 @@ int parse_program(Parser *p, Arena *arena, Token *toks, size_t ntoks, Program *o
         }
     }
     int col = first->col;
-    p->block_col = col;
-    while (lay_raw(p)->kind != TK_EOF) {
-        Token *t = lay_raw(p);
-        if (t->col != col)
-            parse_error_at(p, t->line, t->col,
-                           t->col > col ? "unexpected %s: this line is indented more than the "
-                                          "top-level items"
-                                        : "unexpected %s: offside of the top-level items",
-                           tok_desc(p, t));
-        LayoutSave s = lay_push(p, col);
-        Expr *e = parse_decl(p);
-        lay_pop(p, s);
-        Token *after = lay_raw(p);
-        if (after->kind != TK_EOF && !after->bol)
-            parse_error_at(p, after->line, after->col, "unexpected %s after the end of %s",
-                           tok_desc(p, after),
-                           e->kind == E_LET    ? "the 'let'"
-                           : e->kind == E_TYPE ? "the type declaration"
-                           : e->kind == E_MODULE ? "the module"
-                           : e->kind == E_OPEN   ? "the 'open'"
-                                               : "the expression");
-        vec_push(p, &items, e);
-    }
+    while (lay_raw(p)->kind != TK_EOF)
+        vec_push(p, &items, parse_decl_at(p, col, "top-level items"));
     if (file_module) {
         file_module->items = (Expr **)items.v;
         file_module->nitems = items.n;
