@@ -148,11 +148,9 @@ typedef struct Run {
     _Atomic uint64_t *seen_at;   /* [version value] -> first time the reader ran it */
     atomic_bool stop;
     int seen_fd; /* eventfd: the reader saw a new version */
-    /* engine breakdown per version (callback, executor thread) */
-    uint64_t *debounce, *queue, *compile, *publish;
-    fsrs_reload_info *reports; /* [report] its timestamps */
+    /* each successful reload's report (callback, executor thread) */
+    fsrs_reload_info *reports;
     atomic_int nreports;
-    atomic_int ahead; /* reloads compiled during their window */
 } Run;
 
 static void on_reload(const fsrs_reload_info *info, void *ud)
@@ -163,16 +161,6 @@ static void on_reload(const fsrs_reload_info *info, void *ud)
     int i = atomic_load(&r->nreports);
     if (i >= r->saves + 1)
         return;
-    /* compiled ahead, the compile ran inside the window: no queue, and
-     * publishing starts when the later of the two ends */
-    uint64_t ready = info->compile_end_us > info->debounce_end_us ? info->compile_end_us
-                                                                  : info->debounce_end_us;
-    r->debounce[i] = info->debounce_end_us - info->event_us;
-    r->queue[i] = info->compiled_ahead ? 0 : info->compile_start_us - info->debounce_end_us;
-    r->compile[i] = info->compile_end_us - info->compile_start_us;
-    r->publish[i] = info->publish_us - ready;
-    if (info->compiled_ahead)
-        atomic_fetch_add(&r->ahead, 1);
     r->reports[i] = *info;
     atomic_store(&r->nreports, i + 1);
 }
@@ -275,10 +263,6 @@ static void bench_engine(int lines, bool rename_, unsigned window, int saves, En
     r.script = path;
     r.saves = saves;
     r.seen_at = calloc((size_t)saves + 1, sizeof *r.seen_at);
-    r.debounce = calloc((size_t)saves + 1, sizeof(uint64_t));
-    r.queue = calloc((size_t)saves + 1, sizeof(uint64_t));
-    r.compile = calloc((size_t)saves + 1, sizeof(uint64_t));
-    r.publish = calloc((size_t)saves + 1, sizeof(uint64_t));
     r.reports = calloc((size_t)saves + 1, sizeof *r.reports);
     r.seen_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     fsrs_engine_config cfg;
@@ -341,11 +325,29 @@ static void bench_engine(int lines, bool rename_, unsigned window, int saves, En
     out->lat = summarize(lat_us, n);
     out->published = summarize(published, np);
     out->lag = summarize(lag, np);
-    out->stages[0] = summarize(r.debounce + 1, nr - 1);
-    out->stages[1] = summarize(r.queue + 1, nr - 1);
-    out->stages[2] = summarize(r.compile + 1, nr - 1);
-    out->stages[3] = summarize(r.publish + 1, nr - 1);
-    out->ahead = atomic_load(&r.ahead);
+    /* the engine's breakdown of every save's reload; compiled ahead, the
+     * compile ran inside the window: no queue, and publishing starts when
+     * the later of the two ends */
+    uint64_t *stage[4];
+    for (int k = 0; k < 4; k++)
+        stage[k] = calloc((size_t)saves + 1, sizeof(uint64_t));
+    out->ahead = 0;
+    for (int i = 0; i < nr; i++) {
+        const fsrs_reload_info *in = &r.reports[i];
+        out->ahead += in->compiled_ahead;
+        if (i == 0)
+            continue; /* the initial load */
+        uint64_t ready = in->compile_end_us > in->debounce_end_us ? in->compile_end_us
+                                                                  : in->debounce_end_us;
+        stage[0][i - 1] = in->debounce_end_us - in->event_us;
+        stage[1][i - 1] = in->compiled_ahead ? 0 : in->compile_start_us - in->debounce_end_us;
+        stage[2][i - 1] = in->compile_end_us - in->compile_start_us;
+        stage[3][i - 1] = in->publish_us - ready;
+    }
+    for (int k = 0; k < 4; k++) {
+        out->stages[k] = summarize(stage[k], nr - 1);
+        free(stage[k]);
+    }
     free(published);
     free(lag);
     fsrs_engine_free(r.engine);
@@ -356,10 +358,6 @@ static void bench_engine(int lines, bool rename_, unsigned window, int saves, En
     close(r.seen_fd);
     free(r.reports);
     free((void *)r.seen_at);
-    free(r.debounce);
-    free(r.queue);
-    free(r.compile);
-    free(r.publish);
 }
 
 /* ------------------------------------------------------------- baseline --- */
