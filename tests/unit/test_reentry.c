@@ -278,29 +278,37 @@ Test(reentry, exceptions_unwind_through_natives_without_leaks, .timeout = 20)
     cr_assert_eq(a.live, 0, "%zu bytes leaked", a.live);
 }
 
+/* Run chunk's top level in a VM whose allocator fails its fail-th
+ * request: it completes or stops with FSRS_ENOMEM, leaves the VM idle and
+ * leaks nothing.  Returns whether the run reached that request. */
+static bool load_failing_at(fsrs_chunk *chunk, long fail)
+{
+    CountingAlloc a;
+    counting_init(&a);
+    a.fail_at = fail;
+    fsrs_config cfg;
+    fsrs_config_init(&cfg);
+    cfg.alloc = counting_alloc;
+    cfg.alloc_userdata = &a;
+    fsrs_vm *vm = NULL;
+    if (fsrs_vm_new(&cfg, &vm) == FSRS_OK) {
+        int rc = fsrs_vm_load(vm, chunk);
+        cr_assert(rc == FSRS_OK || rc == FSRS_ENOMEM, "rc %d: %s", rc, last_message());
+        if (rc == FSRS_OK)
+            assert_idle(vm);
+        fsrs_vm_free(vm);
+    }
+    cr_assert_eq(a.live, 0, "fail at %ld: %zu bytes leaked", fail, a.live);
+    return a.failed > 0;
+}
+
 Test(reentry, failed_allocation_during_a_nested_call_is_clean, .timeout = 60)
 {
     static const char src[] = "let ys = List.map (fun x -> [x; x]) [1 .. 300]\n"
                               "let r = try List.length (List.collect id ys) with _ -> -1\n";
     fsrs_chunk *chunk = compile_ok(src);
-    for (long fail = 0; fail < 400; fail += 3) {
-        CountingAlloc a;
-        counting_init(&a);
-        a.fail_at = fail;
-        fsrs_config cfg;
-        fsrs_config_init(&cfg);
-        cfg.alloc = counting_alloc;
-        cfg.alloc_userdata = &a;
-        fsrs_vm *vm = NULL;
-        if (fsrs_vm_new(&cfg, &vm) == FSRS_OK) {
-            int rc = fsrs_vm_load(vm, chunk);
-            cr_assert(rc == FSRS_OK || rc == FSRS_ENOMEM, "rc %d: %s", rc, last_message());
-            if (rc == FSRS_OK)
-                assert_idle(vm);
-            fsrs_vm_free(vm);
-        }
-        cr_assert_eq(a.live, 0, "fail at %ld: %zu bytes leaked", fail, a.live);
-    }
+    for (long fail = 0; fail < 400; fail += 3)
+        load_failing_at(chunk, fail);
     fsrs_chunk_free(chunk);
 }
 
@@ -441,23 +449,7 @@ Test(reentry, failed_allocation_in_array_string_and_tree_functions_is_clean, .ti
     bool reached = true;
     long fail = 0;
     for (; reached && fail < 200000; fail += 5) {
-        CountingAlloc a;
-        counting_init(&a);
-        a.fail_at = fail;
-        fsrs_config cfg;
-        fsrs_config_init(&cfg);
-        cfg.alloc = counting_alloc;
-        cfg.alloc_userdata = &a;
-        fsrs_vm *vm = NULL;
-        if (fsrs_vm_new(&cfg, &vm) == FSRS_OK) {
-            int rc = fsrs_vm_load(vm, chunk);
-            cr_assert(rc == FSRS_OK || rc == FSRS_ENOMEM, "rc %d: %s", rc, last_message());
-            if (rc == FSRS_OK)
-                assert_idle(vm);
-            fsrs_vm_free(vm);
-        }
-        cr_assert_eq(a.live, 0, "fail at %ld: %zu bytes leaked", fail, a.live);
-        reached = a.failed > 0;
+        reached = load_failing_at(chunk, fail);
     }
     cr_assert(!reached, "still failing after %ld requests", fail);
     fsrs_chunk_free(chunk);
