@@ -545,6 +545,15 @@ Value vm_some_x(fsrs_vm *vm, Value v)
 
 Value vm_none(void) { return mk_obj((void *)&none_value); }
 
+Value vm_pair_x(fsrs_vm *vm, size_t x, size_t y)
+{
+    ObjTuple *t = gc_alloc_x(vm, sizeof(ObjTuple) + 2 * sizeof(Value), O_TUPLE);
+    t->n = 2;
+    t->items[0] = vm->stack[x];
+    t->items[1] = vm->stack[y];
+    return mk_obj(t);
+}
+
 Value vm_add_numbers(fsrs_vm *vm, Value x, Value y, const char *fn)
 {
     if (IS_INT(x) && IS_INT(y))

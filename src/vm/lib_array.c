@@ -589,16 +589,6 @@ static Value array_prefix(fsrs_vm *vm, size_t s, uint32_t n)
     return mk_obj(arr);
 }
 
-/* A pair of the values in slots x and y. */
-static Value pair_of(fsrs_vm *vm, size_t x, size_t y)
-{
-    ObjTuple *t = gc_alloc_x(vm, sizeof(ObjTuple) + 2 * sizeof(Value), O_TUPLE);
-    t->n = 2;
-    t->items[0] = SLOT(x);
-    t->items[1] = SLOT(y);
-    return mk_obj(t);
-}
-
 static int ar_init(ARGS)
 {
     UNUSED;
@@ -958,7 +948,7 @@ static int ar_partition(ARGS)
     SLOT(yes) = y;
     Value x = array_prefix(vm, no, nn);
     SLOT(no) = x;
-    *out = pair_of(vm, yes, no);
+    *out = vm_pair_x(vm, yes, no);
     return 0;
 }
 
@@ -980,7 +970,7 @@ static int ar_zip(ARGS)
     for (uint32_t i = 0; i < x->n; i++) {
         SLOT(l) = x->items[i];
         SLOT(rr) = y->items[i];
-        Value p = pair_of(vm, l, rr);
+        Value p = vm_pair_x(vm, l, rr);
         ARR(r)->items[i] = p;
     }
     *out = SLOT(r);

@@ -138,16 +138,6 @@ static Value list_of(fsrs_vm *vm, size_t slot, size_t from, size_t to)
     return SLOT(r);
 }
 
-/* A pair of two rooted values in slots x and y. */
-static Value pair_of(fsrs_vm *vm, size_t x, size_t y)
-{
-    ObjTuple *t = gc_alloc_x(vm, sizeof(ObjTuple) + 2 * sizeof(Value), O_TUPLE);
-    t->n = 2;
-    t->items[0] = SLOT(x);
-    t->items[1] = SLOT(y);
-    return mk_obj(t);
-}
-
 /* ------------------------------------------------------------- basics --- */
 
 static int l_length(ARGS)
@@ -881,7 +871,7 @@ static int l_count_by(ARGS)
     for (size_t g = 0; g < ng; g++) {
         SLOT(k) = scratch_items(vm, keys)[AS_INT(scratch_items(vm, first)[g])];
         SLOT(c) = scratch_items(vm, counts)[g];
-        Value p = pair_of(vm, k, c);
+        Value p = vm_pair_x(vm, k, c);
         scratch_items(vm, counts)[g] = p;
     }
     *out = list_of(vm, counts, 0, ng);
@@ -909,7 +899,7 @@ static int l_group_by(ARGS)
     for (size_t g = 0; g < ng; g++) {
         SLOT(k) = scratch_items(vm, keys)[AS_INT(scratch_items(vm, first)[g])];
         SLOT(m) = scratch_items(vm, members)[g];
-        Value p = pair_of(vm, k, m);
+        Value p = vm_pair_x(vm, k, m);
         scratch_items(vm, members)[g] = p;
     }
     *out = list_of(vm, members, 0, ng);
@@ -938,7 +928,7 @@ static int l_zip(ARGS)
     for (Value l = a0, r = a1; IS_CONS(l); l = AS_CONS(l)->tail, r = AS_CONS(r)->tail) {
         SLOT(x) = AS_CONS(l)->head;
         SLOT(y) = AS_CONS(r)->head;
-        builder_add(vm, &b, pair_of(vm, x, y));
+        builder_add(vm, &b, vm_pair_x(vm, x, y));
     }
     *out = SLOT(b.slot);
     return 0;
@@ -958,7 +948,7 @@ static int l_unzip(ARGS)
         builder_add(vm, &l1, AS_TUPLE(p)->items[0]);
         builder_add(vm, &l2, AS_TUPLE(p)->items[1]);
     }
-    *out = pair_of(vm, l1.slot, l2.slot);
+    *out = vm_pair_x(vm, l1.slot, l2.slot);
     return 0;
 }
 
@@ -972,7 +962,7 @@ static int l_partition(ARGS)
     for (Value l = a1; IS_CONS(l); l = AS_CONS(l)->tail)
         builder_add(vm, need_bool(vm, call1(vm, f, AS_CONS(l)->head), "List.partition") ? &yes : &no,
                     AS_CONS(l)->head);
-    *out = pair_of(vm, yes.slot, no.slot);
+    *out = vm_pair_x(vm, yes.slot, no.slot);
     return 0;
 }
 

@@ -384,16 +384,6 @@ static void slot_add(fsrs_vm *vm, size_t t, Value key, size_t val)
     SLOT(t) = r;
 }
 
-/* A pair of the values in slots x and y. */
-static Value pair_of(fsrs_vm *vm, size_t x, size_t y)
-{
-    ObjTuple *t = gc_alloc_x(vm, sizeof(ObjTuple) + 2 * sizeof(Value), O_TUPLE);
-    t->n = 2;
-    t->items[0] = SLOT(x);
-    t->items[1] = SLOT(y);
-    return mk_obj(t);
-}
-
 static _Noreturn void index_not_found(fsrs_vm *vm)
 {
     vm_throw_exn(vm, EXN_KEY_NOT_FOUND,
@@ -658,7 +648,7 @@ static int partition_native(fsrs_vm *vm, const Value *a, Value *out, int type, c
     const ObjTree *t = type == O_MAP ? want_map(vm, fn, a[1]) : want_set(vm, fn, a[1]);
     size_t yes = empty_slot(vm, type), no = empty_slot(vm, type);
     split_tree(vm, f, t, type, yes, no, fn);
-    *out = pair_of(vm, yes, no);
+    *out = vm_pair_x(vm, yes, no);
     return 0;
 }
 
