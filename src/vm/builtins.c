@@ -554,6 +554,14 @@ Value vm_pair_x(fsrs_vm *vm, size_t x, size_t y)
     return mk_obj(t);
 }
 
+bool vm_returns_bool(fsrs_vm *vm, Value v, const char *fn)
+{
+    if (!IS_BOOL(v))
+        vm_throw(vm, FSRS_ERUNTIME, "'%s' expects a function returning bool, not %s", fn,
+                 value_type_name(v));
+    return AS_BOOL(v);
+}
+
 Value vm_add_numbers(fsrs_vm *vm, Value x, Value y, const char *fn)
 {
     if (IS_INT(x) && IS_INT(y))

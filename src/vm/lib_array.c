@@ -545,22 +545,6 @@ static int ar_fill(ARGS)
 #define SLOT(i) (vm->stack[i])
 #define ARR(i) AS_ARRAY(vm->stack[i])
 
-static Value call1(fsrs_vm *vm, Value f, Value x) { return vm_apply_x(vm, f, 1, &x); }
-
-static Value call2(fsrs_vm *vm, Value f, Value x, Value y)
-{
-    Value xy[2] = {x, y};
-    return vm_apply_x(vm, f, 2, xy);
-}
-
-static bool want_bool(fsrs_vm *vm, Value v, const char *fn)
-{
-    if (!IS_BOOL(v))
-        vm_throw(vm, FSRS_ERUNTIME, "'%s' expects a function returning bool, not %s", fn,
-                 value_type_name(v));
-    return AS_BOOL(v);
-}
-
 static _Noreturn void empty_array(fsrs_vm *vm)
 {
     vm_throw_exn(vm, EXN_ARGUMENT, "The input array was empty. (Parameter 'array')",
@@ -605,7 +589,7 @@ static int ar_init(ARGS)
         vm_throw(vm, FSRS_ELIMIT, "array too large (%lld elements)", (long long)n);
     size_t r = array_slot(vm, (uint32_t)n);
     for (uint32_t i = 0; i < ARR(r)->n; i++) {
-        Value v = call1(vm, f, mk_int(i));
+        Value v = vm_apply1_x(vm, f, mk_int(i));
         ARR(r)->items[i] = v;
     }
     *out = SLOT(r);
@@ -619,7 +603,7 @@ static int ar_map(ARGS)
     const ObjArray *src = want_array(vm, a[1], "Array.map");
     size_t r = array_slot(vm, src->n);
     for (uint32_t i = 0; i < ARR(r)->n; i++) {
-        Value v = call1(vm, f, src->items[i]);
+        Value v = vm_apply1_x(vm, f, src->items[i]);
         ARR(r)->items[i] = v;
     }
     *out = SLOT(r);
@@ -633,7 +617,7 @@ static int ar_mapi(ARGS)
     const ObjArray *src = want_array(vm, a[1], "Array.mapi");
     size_t r = array_slot(vm, src->n);
     for (uint32_t i = 0; i < ARR(r)->n; i++) {
-        Value v = call2(vm, f, mk_int(i), src->items[i]);
+        Value v = vm_apply2_x(vm, f, mk_int(i), src->items[i]);
         ARR(r)->items[i] = v;
     }
     *out = SLOT(r);
@@ -646,7 +630,7 @@ static int ar_iter(ARGS)
     Value f = a[0];
     const ObjArray *src = want_array(vm, a[1], "Array.iter");
     for (uint32_t i = 0; i < src->n; i++)
-        call1(vm, f, src->items[i]);
+        vm_apply1_x(vm, f, src->items[i]);
     *out = mk_unit();
     return 0;
 }
@@ -657,7 +641,7 @@ static int ar_iteri(ARGS)
     Value f = a[0];
     const ObjArray *src = want_array(vm, a[1], "Array.iteri");
     for (uint32_t i = 0; i < src->n; i++)
-        call2(vm, f, mk_int(i), src->items[i]);
+        vm_apply2_x(vm, f, mk_int(i), src->items[i]);
     *out = mk_unit();
     return 0;
 }
@@ -670,7 +654,7 @@ static int ar_fold(ARGS)
     size_t acc = vm_push_x(vm, a[1]);
     for (uint32_t i = 0; i < src->n; i++) {
         /* the stack may move during the call: no slot address before it */
-        Value v = call2(vm, f, SLOT(acc), src->items[i]);
+        Value v = vm_apply2_x(vm, f, SLOT(acc), src->items[i]);
         SLOT(acc) = v;
     }
     *out = SLOT(acc);
@@ -684,7 +668,7 @@ static int ar_fold_back(ARGS)
     const ObjArray *src = want_array(vm, a[1], "Array.foldBack");
     size_t acc = vm_push_x(vm, a[2]);
     for (uint32_t i = src->n; i-- > 0;) {
-        Value v = call2(vm, f, src->items[i], SLOT(acc));
+        Value v = vm_apply2_x(vm, f, src->items[i], SLOT(acc));
         SLOT(acc) = v;
     }
     *out = SLOT(acc);
@@ -700,7 +684,7 @@ static int ar_reduce(ARGS)
         empty_array(vm);
     size_t acc = vm_push_x(vm, src->items[0]);
     for (uint32_t i = 1; i < src->n; i++) {
-        Value v = call2(vm, f, SLOT(acc), src->items[i]);
+        Value v = vm_apply2_x(vm, f, SLOT(acc), src->items[i]);
         SLOT(acc) = v;
     }
     *out = SLOT(acc);
@@ -715,7 +699,7 @@ static int ar_filter(ARGS)
     size_t keep = array_slot(vm, src->n);
     uint32_t k = 0;
     for (uint32_t i = 0; i < src->n; i++)
-        if (want_bool(vm, call1(vm, f, src->items[i]), "Array.filter"))
+        if (vm_returns_bool(vm, vm_apply1_x(vm, f, src->items[i]), "Array.filter"))
             ARR(keep)->items[k++] = src->items[i];
     *out = array_prefix(vm, keep, k);
     return 0;
@@ -730,7 +714,7 @@ static int ar_choose(ARGS)
     uint32_t k = 0;
     for (uint32_t i = 0; i < src->n; i++) {
         Value v;
-        if (vm_returns_some(vm, call1(vm, f, src->items[i]), &v, "Array.choose"))
+        if (vm_returns_some(vm, vm_apply1_x(vm, f, src->items[i]), &v, "Array.choose"))
             ARR(keep)->items[k++] = v;
     }
     *out = array_prefix(vm, keep, k);
@@ -745,7 +729,7 @@ static int ar_collect(ARGS)
     size_t parts = array_slot(vm, src->n);
     uint64_t total = 0;
     for (uint32_t i = 0; i < src->n; i++) {
-        Value p = call1(vm, f, src->items[i]);
+        Value p = vm_apply1_x(vm, f, src->items[i]);
         total += want_array(vm, p, "Array.collect")->n;
         ARR(parts)->items[i] = p;
     }
@@ -767,7 +751,7 @@ static int ar_exists(ARGS)
     const ObjArray *src = want_array(vm, a[1], "Array.exists");
     bool r = false;
     for (uint32_t i = 0; i < src->n && !r; i++)
-        r = want_bool(vm, call1(vm, f, src->items[i]), "Array.exists");
+        r = vm_returns_bool(vm, vm_apply1_x(vm, f, src->items[i]), "Array.exists");
     *out = mk_bool(r);
     return 0;
 }
@@ -779,7 +763,7 @@ static int ar_forall(ARGS)
     const ObjArray *src = want_array(vm, a[1], "Array.forall");
     bool r = true;
     for (uint32_t i = 0; i < src->n && r; i++)
-        r = want_bool(vm, call1(vm, f, src->items[i]), "Array.forall");
+        r = vm_returns_bool(vm, vm_apply1_x(vm, f, src->items[i]), "Array.forall");
     *out = mk_bool(r);
     return 0;
 }
@@ -789,7 +773,7 @@ static int64_t find_index(fsrs_vm *vm, Value f, Value arr, const char *fn)
 {
     const ObjArray *src = want_array(vm, arr, fn);
     for (uint32_t i = 0; i < src->n; i++)
-        if (want_bool(vm, call1(vm, f, src->items[i]), fn))
+        if (vm_returns_bool(vm, vm_apply1_x(vm, f, src->items[i]), fn))
             return i;
     return -1;
 }
@@ -831,7 +815,7 @@ static int ar_sum_by(ARGS)
     const ObjArray *src = want_array(vm, a[1], "Array.sumBy");
     Value acc = mk_int(0);
     for (uint32_t i = 0; i < src->n; i++) {
-        Value v = call1(vm, f, src->items[i]);
+        Value v = vm_apply1_x(vm, f, src->items[i]);
         acc = i == 0 ? vm_add_numbers(vm, v, IS_FLOAT(v) ? mk_float(0) : mk_int(0), "Array.sumBy")
                      : vm_add_numbers(vm, acc, v, "Array.sumBy");
     }
@@ -861,9 +845,9 @@ static Value extreme_by(fsrs_vm *vm, Value f, Value arr, int dir, const char *fn
     if (src->n == 0)
         empty_array(vm);
     uint32_t best = 0;
-    size_t key = vm_push_x(vm, call1(vm, f, src->items[0]));
+    size_t key = vm_push_x(vm, vm_apply1_x(vm, f, src->items[0]));
     for (uint32_t i = 1; i < src->n; i++) {
-        Value k = call1(vm, f, src->items[i]);
+        Value k = vm_apply1_x(vm, f, src->items[i]);
         if (compare_or_throw(vm, k, SLOT(key)) * dir > 0) {
             best = i;
             SLOT(key) = k;
@@ -896,7 +880,7 @@ static int ar_sort_by(ARGS)
     uint32_t n = src->n;
     size_t keys = array_slot(vm, n);
     for (uint32_t i = 0; i < n; i++) {
-        Value k = call1(vm, f, src->items[i]);
+        Value k = vm_apply1_x(vm, f, src->items[i]);
         ARR(keys)->items[i] = k;
     }
     size_t idx = array_slot(vm, n), tmp = array_slot(vm, n);
@@ -939,7 +923,7 @@ static int ar_partition(ARGS)
     size_t yes = array_slot(vm, src->n), no = array_slot(vm, src->n);
     uint32_t ny = 0, nn = 0;
     for (uint32_t i = 0; i < src->n; i++) {
-        if (want_bool(vm, call1(vm, f, src->items[i]), "Array.partition"))
+        if (vm_returns_bool(vm, vm_apply1_x(vm, f, src->items[i]), "Array.partition"))
             ARR(yes)->items[ny++] = src->items[i];
         else
             ARR(no)->items[nn++] = src->items[i];

@@ -42,28 +42,12 @@ static int64_t need_int(fsrs_vm *vm, Value v, const char *fn)
     return AS_INT(v);
 }
 
-static bool need_bool(fsrs_vm *vm, Value v, const char *fn)
-{
-    if (!IS_BOOL(v))
-        vm_throw(vm, FSRS_ERUNTIME, "'%s' expects a function returning bool, not %s", fn,
-                 value_type_name(v));
-    return AS_BOOL(v);
-}
-
 static size_t list_len(Value l)
 {
     size_t n = 0;
     for (; IS_CONS(l); l = AS_CONS(l)->tail)
         n++;
     return n;
-}
-
-static Value call1(fsrs_vm *vm, Value f, Value x) { return vm_apply_x(vm, f, 1, &x); }
-
-static Value call2(fsrs_vm *vm, Value f, Value x, Value y)
-{
-    Value xy[2] = {x, y};
-    return vm_apply_x(vm, f, 2, xy);
 }
 
 static int compare_or_throw(fsrs_vm *vm, Value x, Value y)
@@ -357,7 +341,7 @@ static int l_map(ARGS)
     Value f = a0;
     Builder b = builder_new(vm);
     for (Value l = a1; IS_CONS(l); l = AS_CONS(l)->tail)
-        builder_add(vm, &b, call1(vm, f, AS_CONS(l)->head));
+        builder_add(vm, &b, vm_apply1_x(vm, f, AS_CONS(l)->head));
     *out = SLOT(b.slot);
     return 0;
 }
@@ -371,7 +355,7 @@ static int l_mapi(ARGS)
     Builder b = builder_new(vm);
     int64_t i = 0;
     for (Value l = a1; IS_CONS(l); l = AS_CONS(l)->tail)
-        builder_add(vm, &b, call2(vm, f, mk_int(i++), AS_CONS(l)->head));
+        builder_add(vm, &b, vm_apply2_x(vm, f, mk_int(i++), AS_CONS(l)->head));
     *out = SLOT(b.slot);
     return 0;
 }
@@ -383,7 +367,7 @@ static int l_iter(ARGS)
     need_list(vm, a1, "List.iter");
     Value f = a0;
     for (Value l = a1; IS_CONS(l); l = AS_CONS(l)->tail)
-        call1(vm, f, AS_CONS(l)->head);
+        vm_apply1_x(vm, f, AS_CONS(l)->head);
     *out = mk_unit();
     return 0;
 }
@@ -396,7 +380,7 @@ static int l_iteri(ARGS)
     Value f = a0;
     int64_t i = 0;
     for (Value l = a1; IS_CONS(l); l = AS_CONS(l)->tail)
-        call2(vm, f, mk_int(i++), AS_CONS(l)->head);
+        vm_apply2_x(vm, f, mk_int(i++), AS_CONS(l)->head);
     *out = mk_unit();
     return 0;
 }
@@ -409,7 +393,7 @@ static int l_filter(ARGS)
     Value f = a0;
     Builder b = builder_new(vm);
     for (Value l = a1; IS_CONS(l); l = AS_CONS(l)->tail)
-        if (need_bool(vm, call1(vm, f, AS_CONS(l)->head), "List.filter"))
+        if (vm_returns_bool(vm, vm_apply1_x(vm, f, AS_CONS(l)->head), "List.filter"))
             builder_add(vm, &b, AS_CONS(l)->head);
     *out = SLOT(b.slot);
     return 0;
@@ -424,7 +408,7 @@ static int l_choose(ARGS)
     Builder b = builder_new(vm);
     for (Value l = a1; IS_CONS(l); l = AS_CONS(l)->tail) {
         Value v;
-        if (vm_returns_some(vm, call1(vm, f, AS_CONS(l)->head), &v, "List.choose"))
+        if (vm_returns_some(vm, vm_apply1_x(vm, f, AS_CONS(l)->head), &v, "List.choose"))
             builder_add(vm, &b, v); /* v is reachable only from the option */
     }
     *out = SLOT(b.slot);
@@ -439,7 +423,7 @@ static int l_collect(ARGS)
     Value f = a0;
     Builder b = builder_new(vm);
     for (Value l = a1; IS_CONS(l); l = AS_CONS(l)->tail) {
-        size_t part = vm_push_x(vm, call1(vm, f, AS_CONS(l)->head));
+        size_t part = vm_push_x(vm, vm_apply1_x(vm, f, AS_CONS(l)->head));
         need_list(vm, SLOT(part), "List.collect");
         for (Value p = SLOT(part); IS_CONS(p); p = AS_CONS(p)->tail)
             builder_add(vm, &b, AS_CONS(p)->head);
@@ -458,7 +442,7 @@ static int l_fold(ARGS)
     size_t acc = vm_push_x(vm, a1);
     for (Value l = a2; IS_CONS(l); l = AS_CONS(l)->tail) {
         /* the stack may move during the call: no slot address before it */
-        Value r = call2(vm, f, SLOT(acc), AS_CONS(l)->head);
+        Value r = vm_apply2_x(vm, f, SLOT(acc), AS_CONS(l)->head);
         SLOT(acc) = r;
     }
     *out = SLOT(acc);
@@ -476,7 +460,7 @@ static int l_fold_back(ARGS)
     size_t items = to_scratch(vm, a1, &n);
     for (size_t i = n; i-- > 0;) {
         /* the stack may move during the call: no slot address before it */
-        Value r = call2(vm, f, scratch_items(vm, items)[i], SLOT(acc));
+        Value r = vm_apply2_x(vm, f, scratch_items(vm, items)[i], SLOT(acc));
         SLOT(acc) = r;
     }
     *out = SLOT(acc);
@@ -494,7 +478,7 @@ static int l_reduce(ARGS)
     size_t acc = vm_push_x(vm, AS_CONS(a1)->head);
     for (Value l = AS_CONS(a1)->tail; IS_CONS(l); l = AS_CONS(l)->tail) {
         /* the stack may move during the call: no slot address before it */
-        Value r = call2(vm, f, SLOT(acc), AS_CONS(l)->head);
+        Value r = vm_apply2_x(vm, f, SLOT(acc), AS_CONS(l)->head);
         SLOT(acc) = r;
     }
     *out = SLOT(acc);
@@ -512,7 +496,7 @@ static int l_init(ARGS)
     Value f = a1;
     Builder b = builder_new(vm);
     for (int64_t i = 0; i < n; i++)
-        builder_add(vm, &b, call1(vm, f, mk_int(i)));
+        builder_add(vm, &b, vm_apply1_x(vm, f, mk_int(i)));
     *out = SLOT(b.slot);
     return 0;
 }
@@ -525,7 +509,7 @@ static int l_exists(ARGS)
     Value f = a0;
     bool r = false;
     for (Value l = a1; IS_CONS(l) && !r; l = AS_CONS(l)->tail)
-        r = need_bool(vm, call1(vm, f, AS_CONS(l)->head), "List.exists");
+        r = vm_returns_bool(vm, vm_apply1_x(vm, f, AS_CONS(l)->head), "List.exists");
     *out = mk_bool(r);
     return 0;
 }
@@ -538,7 +522,7 @@ static int l_forall(ARGS)
     Value f = a0;
     bool r = true;
     for (Value l = a1; IS_CONS(l) && r; l = AS_CONS(l)->tail)
-        r = need_bool(vm, call1(vm, f, AS_CONS(l)->head), "List.forall");
+        r = vm_returns_bool(vm, vm_apply1_x(vm, f, AS_CONS(l)->head), "List.forall");
     *out = mk_bool(r);
     return 0;
 }
@@ -556,7 +540,7 @@ static Value find_cell(fsrs_vm *vm, Value f, Value list, int64_t *index, const c
     need_list(vm, list, fn);
     int64_t i = 0;
     for (Value l = list; IS_CONS(l); l = AS_CONS(l)->tail, i++)
-        if (need_bool(vm, call1(vm, f, AS_CONS(l)->head), fn)) {
+        if (vm_returns_bool(vm, vm_apply1_x(vm, f, AS_CONS(l)->head), fn)) {
             *index = i;
             return l;
         }
@@ -623,7 +607,7 @@ static int l_sum_by(ARGS)
     Value acc = mk_int(0);
     bool first = true;
     for (Value l = a1; IS_CONS(l); l = AS_CONS(l)->tail) {
-        Value v = call1(vm, f, AS_CONS(l)->head);
+        Value v = vm_apply1_x(vm, f, AS_CONS(l)->head);
         acc = first ? vm_add_numbers(vm, v, IS_FLOAT(v) ? mk_float(0) : mk_int(0), "List.sumBy")
                     : vm_add_numbers(vm, acc, v, "List.sumBy");
         first = false;
@@ -673,9 +657,9 @@ static Value extreme_by(fsrs_vm *vm, Value f, Value list, int dir, const char *f
     if (!IS_CONS(list))
         empty_list(vm);
     Value best = AS_CONS(list)->head;
-    size_t key = vm_push_x(vm, call1(vm, f, best));
+    size_t key = vm_push_x(vm, vm_apply1_x(vm, f, best));
     for (Value l = AS_CONS(list)->tail; IS_CONS(l); l = AS_CONS(l)->tail) {
-        Value k = call1(vm, f, AS_CONS(l)->head);
+        Value k = vm_apply1_x(vm, f, AS_CONS(l)->head);
         if (compare_or_throw(vm, k, SLOT(key)) * dir > 0) {
             best = AS_CONS(l)->head;
             SLOT(key) = k;
@@ -707,7 +691,8 @@ static int sort_cmp(fsrs_vm *vm, const Sort *s, int64_t i, int64_t j)
     case BY_KEY:
         return compare_or_throw(vm, scratch_items(vm, s->keys)[i], scratch_items(vm, s->keys)[j]);
     default: {
-        Value r = call2(vm, s->cmp, scratch_items(vm, s->items)[i], scratch_items(vm, s->items)[j]);
+        Value r = vm_apply2_x(vm, s->cmp, scratch_items(vm, s->items)[i],
+                              scratch_items(vm, s->items)[j]);
         int64_t c = need_int(vm, r, "List.sortWith");
         return c < 0 ? -1 : c > 0;
     }
@@ -760,7 +745,7 @@ static int sort_native(fsrs_vm *vm, Value list, int mode, Value fn, Value *out, 
     if (mode == BY_KEY) {
         s.keys = scratch_new(vm, n);
         for (size_t i = 0; i < n; i++) {
-            Value k = call1(vm, fn, scratch_items(vm, s.items)[i]);
+            Value k = vm_apply1_x(vm, fn, scratch_items(vm, s.items)[i]);
             scratch_items(vm, s.keys)[i] = k;
         }
     }
@@ -833,7 +818,7 @@ static size_t keys_of(fsrs_vm *vm, Value f, size_t items, size_t n, bool apply)
         return items;
     size_t keys = scratch_new(vm, n);
     for (size_t i = 0; i < n; i++) {
-        Value k = call1(vm, f, scratch_items(vm, items)[i]);
+        Value k = vm_apply1_x(vm, f, scratch_items(vm, items)[i]);
         scratch_items(vm, keys)[i] = k;
     }
     return keys;
@@ -960,7 +945,10 @@ static int l_partition(ARGS)
     Value f = a0;
     Builder yes = builder_new(vm), no = builder_new(vm);
     for (Value l = a1; IS_CONS(l); l = AS_CONS(l)->tail)
-        builder_add(vm, need_bool(vm, call1(vm, f, AS_CONS(l)->head), "List.partition") ? &yes : &no,
+        builder_add(vm,
+                    vm_returns_bool(vm, vm_apply1_x(vm, f, AS_CONS(l)->head), "List.partition")
+                        ? &yes
+                        : &no,
                     AS_CONS(l)->head);
     *out = vm_pair_x(vm, yes.slot, no.slot);
     return 0;

@@ -349,28 +349,6 @@ static int set_is_subset(ARGS)
 
 #define SLOT(i) (vm->stack[i])
 
-static Value call1(fsrs_vm *vm, Value f, Value x) { return vm_apply_x(vm, f, 1, &x); }
-
-static Value call2(fsrs_vm *vm, Value f, Value x, Value y)
-{
-    Value xy[2] = {x, y};
-    return vm_apply_x(vm, f, 2, xy);
-}
-
-static Value call3(fsrs_vm *vm, Value f, Value x, Value y, Value z)
-{
-    Value xyz[3] = {x, y, z};
-    return vm_apply_x(vm, f, 3, xyz);
-}
-
-static bool want_bool(fsrs_vm *vm, Value v, const char *fn)
-{
-    if (!IS_BOOL(v))
-        vm_throw(vm, FSRS_ERUNTIME, "'%s' expects a function returning bool, not %s", fn,
-                 value_type_name(v));
-    return AS_BOOL(v);
-}
-
 /* An empty map or set (type O_MAP or O_SET) in a new stack slot. */
 static size_t empty_slot(fsrs_vm *vm, int type)
 {
@@ -394,7 +372,7 @@ static _Noreturn void index_not_found(fsrs_vm *vm)
 /* The function's result for one element: f k v for a map, f x for a set. */
 static Value call_elem(fsrs_vm *vm, Value f, bool is_map, const TreeNode *n)
 {
-    return is_map ? call2(vm, f, n->key, n->val) : call1(vm, f, n->key);
+    return is_map ? vm_apply2_x(vm, f, n->key, n->val) : vm_apply1_x(vm, f, n->key);
 }
 
 static void iter_tree(fsrs_vm *vm, Value f, const ObjTree *t, bool is_map)
@@ -433,10 +411,11 @@ static Value fold_tree(fsrs_vm *vm, Value f, const ObjTree *t, Value state, bool
         /* the stack may move during the call: no slot address before it */
         Value r;
         if (is_map)
-            r = back ? call3(vm, f, n->key, n->val, SLOT(acc))
-                     : call3(vm, f, SLOT(acc), n->key, n->val);
+            r = back ? vm_apply3_x(vm, f, n->key, n->val, SLOT(acc))
+                     : vm_apply3_x(vm, f, SLOT(acc), n->key, n->val);
         else
-            r = back ? call2(vm, f, n->key, SLOT(acc)) : call2(vm, f, SLOT(acc), n->key);
+            r = back ? vm_apply2_x(vm, f, n->key, SLOT(acc))
+                     : vm_apply2_x(vm, f, SLOT(acc), n->key);
         SLOT(acc) = r;
     }
     return SLOT(acc);
@@ -477,7 +456,7 @@ static const TreeNode *find_elem(fsrs_vm *vm, Value f, const ObjTree *t, bool is
     TreeIter it;
     tree_iter_init(&it, t, false);
     for (const TreeNode *n; (n = tree_next(&it));)
-        if (want_bool(vm, call_elem(vm, f, is_map, n), fn) == want)
+        if (vm_returns_bool(vm, call_elem(vm, f, is_map, n), fn) == want)
             return n;
     return NULL;
 }
@@ -543,7 +522,7 @@ static Value pick(fsrs_vm *vm, Value f, const ObjTree *t, bool *found, const cha
     tree_iter_init(&it, t, false);
     for (const TreeNode *n; (n = tree_next(&it));) {
         Value v;
-        if (vm_returns_some(vm, call2(vm, f, n->key, n->val), &v, fn)) {
+        if (vm_returns_some(vm, vm_apply2_x(vm, f, n->key, n->val), &v, fn)) {
             *found = true;
             return v;
         }
@@ -586,7 +565,7 @@ static int map_map(ARGS)
     TreeIter it;
     tree_iter_init(&it, t, false);
     for (const TreeNode *n; (n = tree_next(&it));) {
-        Value x = call2(vm, f, n->key, n->val);
+        Value x = vm_apply2_x(vm, f, n->key, n->val);
         SLOT(v) = x;
         slot_add(vm, r, n->key, v);
     }
@@ -605,7 +584,7 @@ static int set_map(ARGS)
     TreeIter it;
     tree_iter_init(&it, t, false);
     for (const TreeNode *n; (n = tree_next(&it));) {
-        Value y = call1(vm, f, n->key);
+        Value y = vm_apply1_x(vm, f, n->key);
         SLOT(x) = y;
         slot_add(vm, r, SLOT(x), unit);
     }
@@ -622,7 +601,7 @@ static void split_tree(fsrs_vm *vm, Value f, const ObjTree *t, int type, size_t 
     TreeIter it;
     tree_iter_init(&it, t, false);
     for (const TreeNode *n; (n = tree_next(&it));) {
-        bool keep = want_bool(vm, call_elem(vm, f, is_map, n), fn);
+        bool keep = vm_returns_bool(vm, call_elem(vm, f, is_map, n), fn);
         if (!keep && no == (size_t)-1)
             continue;
         size_t into = keep ? yes : no;
@@ -676,7 +655,7 @@ static int map_change(ARGS)
     const ObjTree *t = want_map(vm, "Map.change", a[2]);
     const TreeNode *n = tree_find(vm, t, a[0]);
     Value old = n ? vm_some_x(vm, n->val) : vm_none();
-    Value o = call1(vm, f, old);
+    Value o = vm_apply1_x(vm, f, old);
     Value v;
     if (vm_returns_some(vm, o, &v, "Map.change")) {
         size_t s = vm_push_x(vm, o);

@@ -554,27 +554,11 @@ Value string_member(fsrs_vm *vm, Value *slots, int argc, int id)
 
 #define SLOT(i) (vm->stack[i])
 
-static Value call1(fsrs_vm *vm, Value f, Value x) { return vm_apply_x(vm, f, 1, &x); }
-
-static Value call2(fsrs_vm *vm, Value f, Value x, Value y)
-{
-    Value xy[2] = {x, y};
-    return vm_apply_x(vm, f, 2, xy);
-}
-
 static const ObjString *want_string(fsrs_vm *vm, Value v, const char *fn)
 {
     if (!IS_STRING(v))
         vm_throw(vm, FSRS_ERUNTIME, "'%s' expects a string, not %s", fn, value_type_name(v));
     return AS_STRING(v);
-}
-
-static bool want_bool(fsrs_vm *vm, Value v, const char *fn)
-{
-    if (!IS_BOOL(v))
-        vm_throw(vm, FSRS_ERUNTIME, "'%s' expects a function returning bool, not %s", fn,
-                 value_type_name(v));
-    return AS_BOOL(v);
 }
 
 static size_t char_count(const ObjString *s)
@@ -655,14 +639,14 @@ static Value transform(fsrs_vm *vm, Value f, Value str, int mode, const char *fn
         Value c = mk_char(utf8_decode(s->chars, s->len, &i));
         Value r;
         switch (mode) {
-        case S_MAP: r = want_char_result(vm, call1(vm, f, c), fn); break;
-        case S_MAPI: r = want_char_result(vm, call2(vm, f, mk_int(index), c), fn); break;
+        case S_MAP: r = want_char_result(vm, vm_apply1_x(vm, f, c), fn); break;
+        case S_MAPI: r = want_char_result(vm, vm_apply2_x(vm, f, mk_int(index), c), fn); break;
         case S_FILTER:
-            if (!want_bool(vm, call1(vm, f, c), fn))
+            if (!vm_returns_bool(vm, vm_apply1_x(vm, f, c), fn))
                 continue;
             r = c;
             break;
-        default: r = want_string_result(vm, call1(vm, f, c), fn); break;
+        default: r = want_string_result(vm, vm_apply1_x(vm, f, c), fn); break;
         }
         pieces(vm, p)[k++] = r;
     }
@@ -714,7 +698,7 @@ static int str_init(ARGS)
     Value f = a[1];
     size_t p = pieces_new(vm, (size_t)n);
     for (int64_t i = 0; i < n; i++) {
-        Value r = want_string_result(vm, call1(vm, f, mk_int(i)), "String.init");
+        Value r = want_string_result(vm, vm_apply1_x(vm, f, mk_int(i)), "String.init");
         pieces(vm, p)[i] = r;
     }
     *out = string_of_pieces(vm, p, (size_t)n);
@@ -726,9 +710,11 @@ static int str_init(ARGS)
 static bool any_char(fsrs_vm *vm, Value f, Value str, bool want, const char *fn)
 {
     const ObjString *s = want_string(vm, str, fn);
-    for (size_t i = 0; i < s->len;)
-        if (want_bool(vm, call1(vm, f, mk_char(utf8_decode(s->chars, s->len, &i))), fn) == want)
+    for (size_t i = 0; i < s->len;) {
+        Value c = mk_char(utf8_decode(s->chars, s->len, &i));
+        if (vm_returns_bool(vm, vm_apply1_x(vm, f, c), fn) == want)
             return true;
+    }
     return false;
 }
 
@@ -752,7 +738,7 @@ static int str_iter(ARGS)
     Value f = a[0];
     const ObjString *s = want_string(vm, a[1], "String.iter");
     for (size_t i = 0; i < s->len;)
-        call1(vm, f, mk_char(utf8_decode(s->chars, s->len, &i)));
+        vm_apply1_x(vm, f, mk_char(utf8_decode(s->chars, s->len, &i)));
     *out = mk_unit();
     return 0;
 }
@@ -765,7 +751,7 @@ static int str_iteri(ARGS)
     int64_t index = 0;
     for (size_t i = 0; i < s->len; index++) {
         Value c = mk_char(utf8_decode(s->chars, s->len, &i));
-        call2(vm, f, mk_int(index), c);
+        vm_apply2_x(vm, f, mk_int(index), c);
     }
     *out = mk_unit();
     return 0;

@@ -213,6 +213,20 @@ int vm_run_call(fsrs_vm *vm, size_t pos, int argc, Value *out);
  * Only inside the VM (a native, with an enclosing run level).
  */
 Value vm_apply_x(fsrs_vm *vm, Value f, int argc, const Value *args);
+static inline Value vm_apply1_x(fsrs_vm *vm, Value f, Value x)
+{
+    return vm_apply_x(vm, f, 1, &x);
+}
+static inline Value vm_apply2_x(fsrs_vm *vm, Value f, Value x, Value y)
+{
+    Value xy[2] = {x, y};
+    return vm_apply_x(vm, f, 2, xy);
+}
+static inline Value vm_apply3_x(fsrs_vm *vm, Value f, Value x, Value y, Value z)
+{
+    Value xyz[3] = {x, y, z};
+    return vm_apply_x(vm, f, 3, xyz);
+}
 /* Push v above the stack top (growing the stack: pointers into it go
  * stale) and return its index; values pushed by a native are dropped when
  * it returns. */
@@ -258,6 +272,9 @@ Value vm_pair_x(fsrs_vm *vm, size_t x, size_t y);
 /* x + y for the library's sums (ints wrap, floats add); anything else
  * raises "'fn' expects numbers, not <type> and <type>". */
 Value vm_add_numbers(fsrs_vm *vm, Value x, Value y, const char *fn);
+/* The bool a script function passed to `fn` returned; anything else
+ * raises "'fn' expects a function returning bool, not <type>". */
+bool vm_returns_bool(fsrs_vm *vm, Value v, const char *fn);
 /* vm_option_get of what a script function passed to `fn` returned. */
 static inline bool vm_returns_some(fsrs_vm *vm, Value o, Value *v, const char *fn)
 {
