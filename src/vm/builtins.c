@@ -67,7 +67,9 @@ static int bi_abs(ARGS)
     return 0;
 }
 
-static int compare2(fsrs_vm *vm, Value x, Value y)
+/* value_compare for natives: values that cannot be compared (functions)
+ * raise the error it gives. */
+int vm_compare(fsrs_vm *vm, Value x, Value y)
 {
     const char *err = NULL;
     int c = value_compare(x, y, &err);
@@ -76,9 +78,9 @@ static int compare2(fsrs_vm *vm, Value x, Value y)
     return c;
 }
 
-static int bi_min(ARGS) { UNUSED; *out = compare2(vm, a[0], a[1]) <= 0 ? a[0] : a[1]; return 0; }
-static int bi_max(ARGS) { UNUSED; *out = compare2(vm, a[0], a[1]) >= 0 ? a[0] : a[1]; return 0; }
-static int bi_compare(ARGS) { UNUSED; *out = mk_int(compare2(vm, a[0], a[1])); return 0; }
+static int bi_min(ARGS) { UNUSED; *out = vm_compare(vm, a[0], a[1]) <= 0 ? a[0] : a[1]; return 0; }
+static int bi_max(ARGS) { UNUSED; *out = vm_compare(vm, a[0], a[1]) >= 0 ? a[0] : a[1]; return 0; }
+static int bi_compare(ARGS) { UNUSED; *out = mk_int(vm_compare(vm, a[0], a[1])); return 0; }
 
 static int bi_failwith(ARGS)
 {

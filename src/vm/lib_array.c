@@ -102,15 +102,6 @@ static uint32_t char_at(const ObjString *s, uint32_t i, uint32_t *len_out)
     return cp;
 }
 
-static int compare_or_throw(fsrs_vm *vm, Value x, Value y)
-{
-    const char *err = NULL;
-    int c = value_compare(x, y, &err);
-    if (err)
-        vm_throw(vm, FSRS_ERUNTIME, "%s", err);
-    return c;
-}
-
 /* Heapsort: in place, no memory to give back if a comparison throws. */
 static void sift_down(fsrs_vm *vm, Value *v, uint32_t root_i, uint32_t n)
 {
@@ -118,9 +109,9 @@ static void sift_down(fsrs_vm *vm, Value *v, uint32_t root_i, uint32_t n)
         uint32_t child = 2 * root_i + 1;
         if (child >= n)
             return;
-        if (child + 1 < n && compare_or_throw(vm, v[child], v[child + 1]) < 0)
+        if (child + 1 < n && vm_compare(vm, v[child], v[child + 1]) < 0)
             child++;
-        if (compare_or_throw(vm, v[root_i], v[child]) >= 0)
+        if (vm_compare(vm, v[root_i], v[child]) >= 0)
             return;
         Value t = v[root_i];
         v[root_i] = v[child];
@@ -831,7 +822,7 @@ static Value extreme(fsrs_vm *vm, Value arr, int dir, const char *fn)
         empty_array(vm);
     Value best = src->items[0];
     for (uint32_t i = 1; i < src->n; i++)
-        if (compare_or_throw(vm, src->items[i], best) * dir > 0)
+        if (vm_compare(vm, src->items[i], best) * dir > 0)
             best = src->items[i];
     return best;
 }
@@ -848,7 +839,7 @@ static Value extreme_by(fsrs_vm *vm, Value f, Value arr, int dir, const char *fn
     size_t key = vm_push_x(vm, vm_apply1_x(vm, f, src->items[0]));
     for (uint32_t i = 1; i < src->n; i++) {
         Value k = vm_apply1_x(vm, f, src->items[i]);
-        if (compare_or_throw(vm, k, SLOT(key)) * dir > 0) {
+        if (vm_compare(vm, k, SLOT(key)) * dir > 0) {
             best = i;
             SLOT(key) = k;
         }
@@ -894,7 +885,7 @@ static int ar_sort_by(ARGS)
             uint64_t i = lo, j = mid, o = lo;
             while (i < mid && j < hi) {
                 /* the later element goes first only when its key is smaller */
-                if (compare_or_throw(vm, k[AS_INT(from[j])], k[AS_INT(from[i])]) < 0)
+                if (vm_compare(vm, k[AS_INT(from[j])], k[AS_INT(from[i])]) < 0)
                     to[o++] = from[j++];
                 else
                     to[o++] = from[i++];

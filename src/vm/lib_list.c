@@ -50,15 +50,6 @@ static size_t list_len(Value l)
     return n;
 }
 
-static int compare_or_throw(fsrs_vm *vm, Value x, Value y)
-{
-    const char *err = NULL;
-    int c = value_compare(x, y, &err);
-    if (err)
-        vm_throw(vm, FSRS_ERUNTIME, "%s", err);
-    return c;
-}
-
 /* A list built front to back: its first cell is in a stack slot, so the
  * whole list is reachable; `last` is its last cell (heap objects do not
  * move). */
@@ -643,7 +634,7 @@ static Value extreme(fsrs_vm *vm, Value list, int dir, const char *fn)
         empty_list(vm);
     Value best = AS_CONS(list)->head;
     for (Value l = AS_CONS(list)->tail; IS_CONS(l); l = AS_CONS(l)->tail)
-        if (compare_or_throw(vm, AS_CONS(l)->head, best) * dir > 0)
+        if (vm_compare(vm, AS_CONS(l)->head, best) * dir > 0)
             best = AS_CONS(l)->head;
     return best;
 }
@@ -660,7 +651,7 @@ static Value extreme_by(fsrs_vm *vm, Value f, Value list, int dir, const char *f
     size_t key = vm_push_x(vm, vm_apply1_x(vm, f, best));
     for (Value l = AS_CONS(list)->tail; IS_CONS(l); l = AS_CONS(l)->tail) {
         Value k = vm_apply1_x(vm, f, AS_CONS(l)->head);
-        if (compare_or_throw(vm, k, SLOT(key)) * dir > 0) {
+        if (vm_compare(vm, k, SLOT(key)) * dir > 0) {
             best = AS_CONS(l)->head;
             SLOT(key) = k;
         }
@@ -685,11 +676,11 @@ static int sort_cmp(fsrs_vm *vm, const Sort *s, int64_t i, int64_t j)
 {
     switch (s->mode) {
     case BY_VALUE:
-        return compare_or_throw(vm, scratch_items(vm, s->items)[i], scratch_items(vm, s->items)[j]);
+        return vm_compare(vm, scratch_items(vm, s->items)[i], scratch_items(vm, s->items)[j]);
     case BY_VALUE_DESC:
-        return compare_or_throw(vm, scratch_items(vm, s->items)[j], scratch_items(vm, s->items)[i]);
+        return vm_compare(vm, scratch_items(vm, s->items)[j], scratch_items(vm, s->items)[i]);
     case BY_KEY:
-        return compare_or_throw(vm, scratch_items(vm, s->keys)[i], scratch_items(vm, s->keys)[j]);
+        return vm_compare(vm, scratch_items(vm, s->keys)[i], scratch_items(vm, s->keys)[j]);
     default: {
         Value r = vm_apply2_x(vm, s->cmp, scratch_items(vm, s->items)[i],
                               scratch_items(vm, s->items)[j]);

@@ -131,11 +131,7 @@ static int m_max2(ARGS)
     UNUSED;
     Value x, y;
     pair_args(vm, a[0], &x, &y, "Math.Max");
-    const char *err = NULL;
-    int c = value_compare(x, y, &err);
-    if (err)
-        vm_throw(vm, FSRS_ERUNTIME, "%s", err);
-    *out = c >= 0 ? x : y;
+    *out = vm_compare(vm, x, y) >= 0 ? x : y;
     return 0;
 }
 
@@ -144,11 +140,7 @@ static int m_min2(ARGS)
     UNUSED;
     Value x, y;
     pair_args(vm, a[0], &x, &y, "Math.Min");
-    const char *err = NULL;
-    int c = value_compare(x, y, &err);
-    if (err)
-        vm_throw(vm, FSRS_ERUNTIME, "%s", err);
-    *out = c <= 0 ? x : y;
+    *out = vm_compare(vm, x, y) <= 0 ? x : y;
     return 0;
 }
 

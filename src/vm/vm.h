@@ -269,6 +269,9 @@ bool vm_option_get(fsrs_vm *vm, Value o, Value *v, const char *fn, const char *w
 /* A pair of the values in VM stack slots x and y (slots keep them rooted
  * while the pair is allocated). */
 Value vm_pair_x(fsrs_vm *vm, size_t x, size_t y);
+/* value_compare for natives: values it cannot compare (functions) raise
+ * its error. */
+int vm_compare(fsrs_vm *vm, Value x, Value y);
 /* x + y for the library's sums (ints wrap, floats add); anything else
  * raises "'fn' expects numbers, not <type> and <type>". */
 Value vm_add_numbers(fsrs_vm *vm, Value x, Value y, const char *fn);
