@@ -816,6 +816,25 @@ static bool block_continues(Parser *p, int col)
     }
 }
 
+/* After an item of a sequence at col ([...], a record): is there another?
+ * Items are separated by ';' or by new lines at col; a ';' right before
+ * the closer (not consumed) ends the sequence too. */
+static bool item_follows(Parser *p, int col, TokKind closer)
+{
+    if (accept(p, TK_SEMI)) {
+        if (lay_raw(p)->kind == closer)
+            return false;
+        if (lay_raw(p)->bol)
+            lay_item_start(p);
+        return true;
+    }
+    if (block_continues(p, col)) {
+        lay_item_start(p);
+        return true;
+    }
+    return false;
+}
+
 /* items := item (NEWLINE-at-col item)*, with a bodiless let scoping over
  * the items after it. */
 static Expr *parse_items(Parser *p, int col)
@@ -1245,19 +1264,8 @@ static Expr *parse_for(Parser *p)
  * closer (not consumed; a ';' right before it is allowed). */
 static void parse_seq_rest(Parser *p, PtrVec *items, int col, TokKind closer)
 {
-    for (;;) {
-        if (accept(p, TK_SEMI)) {
-            if (lay_raw(p)->kind == closer)
-                break;
-            if (lay_raw(p)->bol)
-                lay_item_start(p);
-        } else if (block_continues(p, col)) {
-            lay_item_start(p);
-        } else {
-            break;
-        }
+    while (item_follows(p, col, closer))
         vec_push(p, items, parse_stmt(p));
-    }
 }
 
 /* ---------------------------------------------------------------- atoms --- */
@@ -1478,16 +1486,8 @@ static Expr *parse_record(Parser *p, Token *open)
         vec_push(p, &names, (void *)parse_field_label(p));
         expect(p, TK_EQ);
         vec_push(p, &items, parse_stmt(p));
-        if (accept(p, TK_SEMI)) {
-            if (lay_raw(p)->kind == TK_RBRACE)
-                break;
-            if (lay_raw(p)->bol)
-                lay_item_start(p);
-        } else if (block_continues(p, col)) {
-            lay_item_start(p);
-        } else {
+        if (!item_follows(p, col, TK_RBRACE))
             break;
-        }
     }
     lay_pop(p, s);
     expect_closer(p, TK_RBRACE, open);
@@ -1659,16 +1659,8 @@ static void parse_record_decl(Parser *p, TypeDef *td)
         vec_push(p, &at, n);
         expect(p, TK_COLON);
         skip_type(p);
-        if (accept(p, TK_SEMI)) {
-            if (lay_raw(p)->kind == TK_RBRACE)
-                break;
-            if (lay_raw(p)->bol)
-                lay_item_start(p);
-        } else if (block_continues(p, col)) {
-            lay_item_start(p);
-        } else {
+        if (!item_follows(p, col, TK_RBRACE))
             break;
-        }
     }
     lay_pop(p, s);
     expect_closer(p, TK_RBRACE, open);
