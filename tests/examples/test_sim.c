@@ -168,6 +168,21 @@ static int finish(Child *c)
 
 /* ------------------------------------------------------------- tests --- */
 
+/* Read the run's lines up to its summary, then wait for the process: it
+ * must exit with 0.  Returns the summary line. */
+static const char *run_to_summary(Child *c, Lines *all)
+{
+    const char *summary = NULL;
+    while (!summary) {
+        const char *line = next_line(c, all, "the summary");
+        if (is_event(line, "summary"))
+            summary = line;
+    }
+    int code = finish(c);
+    cr_assert_eq(code, 0, "exit code %d\n--- stderr:\n%s", code, text_str(&c->err));
+    return summary;
+}
+
 Test(sim, reloads_keep_state_and_ticks_never_stall, .timeout = 180)
 {
     char *src_dir = getenv("FSRS_SOURCE_DIR");
@@ -214,14 +229,7 @@ Test(sim, reloads_keep_state_and_ticks_never_stall, .timeout = 180)
     cr_assert(strstr(v3, "\"reload_error\":null"), "%s", v3);
 
     /* the rest of the run */
-    const char *summary = NULL;
-    while (!summary) {
-        const char *line = next_line(&c, &all, "the summary");
-        if (is_event(line, "summary"))
-            summary = line;
-    }
-    int code = finish(&c);
-    cr_assert_eq(code, 0, "exit code %d\n--- stderr:\n%s", code, text_str(&c.err));
+    const char *summary = run_to_summary(&c, &all);
     cr_assert_str_eq(text_str(&c.err), "", "stderr:\n%s", text_str(&c.err));
 
     cr_assert_eq(num(summary, "ticks"), NTICKS, "%s", summary);
@@ -280,14 +288,7 @@ Test(sim, script_runtime_errors_leave_the_particle_and_the_sim_running, .timeout
                   "    else { p with X = p.X + 0.1 * dt }\n");
     Child c = start_sim("240");
     Lines all = {0};
-    const char *summary = NULL;
-    while (!summary) {
-        const char *line = next_line(&c, &all, "the summary");
-        if (is_event(line, "summary"))
-            summary = line;
-    }
-    int code = finish(&c);
-    cr_assert_eq(code, 0, "exit code %d\n--- stderr:\n%s", code, text_str(&c.err));
+    const char *summary = run_to_summary(&c, &all);
     cr_assert_eq(num(summary, "ticks"), 240, "%s", summary);
     cr_assert_gt(num(summary, "script_errors"), 0, "%s", summary);
     cr_assert_gt(num(summary, "steps"), 0, "%s", summary);
