@@ -103,6 +103,28 @@ Test(lexer, keywords_identifiers_and_underscore, .timeout = 10)
     cr_assert_str_eq(lr.toks[8].text, "odd name");
 }
 
+/* The lexer finds keywords and operators with switches; lex_kind_name
+ * spells them from tables.  Each spelling must lex back to its kind. */
+static void lexes_to_itself(TokKind k)
+{
+    const char *word = lex_kind_name(k);
+    Token *t = lex_ok(word);
+    cr_assert_eq(lr.ntoks, 2, "<%s> is one token", word);
+    cr_assert_eq(t[0].kind, k, "<%s> lexes as %s", word, lex_kind_name(t[0].kind));
+}
+
+Test(lexer, every_keyword_and_operator_lexes_from_its_spelling, .timeout = 10)
+{
+    for (int k = TK_LET; k <= TK_ASSERT; k++)
+        lexes_to_itself((TokKind)k);
+    static const TokKind ops[] = {TK_COLON, TK_COLONCOLON, TK_ARROW, TK_LARROW, TK_DOT,
+                                  TK_DOTDOT, TK_BAR, TK_COLONGT};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        lexes_to_itself(ops[i]);
+    for (int k = TK_EQ; k <= TK_COLONQ; k++)
+        lexes_to_itself((TokKind)k);
+}
+
 Test(lexer, integer_literals_in_every_base_with_separators, .timeout = 10)
 {
     Token *t = lex_ok("42 0x2A 0o52 0b101010 1_000_000 0xFF_FF 0 9223372036854775807 7L");
