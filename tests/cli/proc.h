@@ -42,6 +42,21 @@ static inline void text_append(Text *t, const char *s, size_t n)
 /* The text, "" if nothing was appended. */
 static inline const char *text_str(const Text *t) { return t->data ? t->data : ""; }
 
+/* A whole file, malloc'd ("" if empty); NULL if it cannot be opened. */
+static inline char *text_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    Text t = {0};
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        text_append(&t, buf, n);
+    fclose(f);
+    return t.data ? t.data : strdup("");
+}
+
 static inline void text_free(Text *t)
 {
     free(t->data);

@@ -25,20 +25,6 @@ static int port;
 
 /* ------------------------------------------------------------- helpers --- */
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    Text t = {0};
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        text_append(&t, buf, n);
-    fclose(f);
-    return t.data ? t.data : strdup("");
-}
-
 static void start_server(void)
 {
     const char *args[] = {"--port", "0", "--threads", "2", "--scripts", dir, "--debounce", "0",
@@ -63,7 +49,7 @@ static void setup(void)
     cr_assert_not_null(dir);
     handler_path = path_in(dir, "handler.fsrs");
     char *shipped_path = path_in(src, "examples/server/scripts/handler.fsrs");
-    shipped = read_file(shipped_path);
+    shipped = text_read_file(shipped_path);
     cr_assert_not_null(shipped, "cannot read %s", shipped_path);
     save_in_place(handler_path, shipped);
     free(shipped_path);

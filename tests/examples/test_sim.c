@@ -118,19 +118,6 @@ static void lines_free(Lines *all)
 
 /* ----------------------------------------------------------- scripts --- */
 
-static char *read_file_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    Text t = {0};
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        text_append(&t, buf, n);
-    fclose(f);
-    return t.data;
-}
-
 /* A rule that moves every particle right at `speed` units per second and
  * nothing else, so the host's state after the run is known exactly. */
 static void save_drift(double speed, bool by_rename)
@@ -188,7 +175,8 @@ Test(sim, reloads_keep_state_and_ticks_never_stall, .timeout = 180)
     char *src_dir = getenv("FSRS_SOURCE_DIR");
     cr_assert(src_dir && *src_dir, "FSRS_SOURCE_DIR is not set: run the tests through ctest");
     char *shipped_path = path_in(src_dir, "examples/sim/sim.fsrs");
-    char *shipped = read_file_text(shipped_path);
+    char *shipped = text_read_file(shipped_path);
+    cr_assert_not_null(shipped, "cannot open %s", shipped_path);
     free(shipped_path);
     save_in_place(script, shipped);
     free(shipped);
